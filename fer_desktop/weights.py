@@ -1,0 +1,124 @@
+"""Reading and writing the shipped weights: fp16 safetensors with a metadata record.
+
+A weights file describes itself (architecture, input spec, class order, what it
+was trained on and how well it did), so loading needs nothing else. The
+ensemble is a small JSON file naming its members' fusion weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+from torch import nn
+
+from fer_desktop.emotions import EMOTIONS
+from fer_desktop.models import ARCHITECTURES, ENSEMBLE_MEMBERS, SPECS, ModelSpec, create_model
+from fer_desktop.models.ensemble import Ensemble
+
+FORMAT = "fer-desktop-weights/1"
+DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+class WeightsError(RuntimeError):
+    """A weights file is missing, unreadable or not ours; the message names it."""
+
+
+def weights_path(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> Path:
+    return Path(weights_dir) / (f"{name}.json" if name == "ensemble" else f"{name}.safetensors")
+
+
+def _retrain_hint(name: str) -> str:
+    return f"retrain it with `fer-desktop-train --model {name} --data PATH`"
+
+
+def save_weights(path: Path, arch: str, state_dict: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
+    """Write fp16 weights and their metadata atomically (a crash leaves the old file)."""
+    tensors = {
+        k: (v.detach().to("cpu", torch.float16) if v.is_floating_point() else v.detach().cpu()).contiguous()
+        for k, v in state_dict.items()
+    }
+    meta = {"format": FORMAT, "architecture": arch, "spec": SPECS[arch].to_dict(), "classes": list(EMOTIONS), **info}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+    os.replace(tmp, path)
+
+
+def read_info(path: Path) -> dict[str, Any]:
+    """The metadata record of a weights file, checked to be ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found; {_retrain_hint(path.stem)}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = f.metadata() or {}
+        meta = {k: json.loads(v) for k, v in raw.items()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise WeightsError(f"{path}: unreadable weights file (truncated or corrupt: {e}); {_retrain_hint(path.stem)}")
+    if meta.get("format") != FORMAT or meta.get("architecture") not in ARCHITECTURES:
+        raise WeightsError(f"{path}: not a fer-desktop weights file (no '{FORMAT}' metadata)")
+    if meta.get("classes") != list(EMOTIONS):
+        raise WeightsError(f"{path}: trained for classes {meta.get('classes')}, expected {list(EMOTIONS)}")
+    return meta
+
+
+def load_model(path: Path) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
+    """One architecture from its weights file, in eval mode and fp32."""
+    meta = read_info(path)
+    arch = meta["architecture"]
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as e:
+        raise WeightsError(f"{path}: unreadable weights file (truncated or corrupt: {e}); {_retrain_hint(arch)}")
+    model = create_model(arch)
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError as e:
+        raise WeightsError(f"{path}: weights do not fit the {arch} architecture ({str(e).splitlines()[0]})")
+    return model.eval(), ModelSpec(**meta["spec"]), meta
+
+
+def save_ensemble(path: Path, member_weights: dict[str, float], info: dict[str, Any]) -> None:
+    path = Path(path)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"format": FORMAT, "members": member_weights, **info}, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def load_ensemble(path: Path) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
+    """The ensemble and its members, whose files lie beside its JSON."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: ensemble file not found; {_retrain_hint('ensemble')}")
+    try:
+        meta = json.loads(path.read_text())
+        members = dict(meta["members"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise WeightsError(f"{path}: not a fer-desktop ensemble file ({e})")
+    models, specs = [], []
+    for name in members:
+        model, spec, _ = load_model(path.parent / f"{name}.safetensors")
+        models.append(model)
+        specs.append(spec)
+    if len({(s.input_size, s.mean, s.std) for s in specs}) != 1:
+        raise WeightsError(f"{path}: ensemble members disagree on their input; retrain them with one spec")
+    return Ensemble(models, list(members.values())).eval(), specs[0], meta
+
+
+def load_named(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
+    """A model by its user-facing name (an architecture or ``ensemble``)."""
+    path = weights_path(name, weights_dir)
+    return load_ensemble(path) if name == "ensemble" else load_model(path)
+
+
+__all__ = [
+    "DEFAULT_WEIGHTS_DIR", "ENSEMBLE_MEMBERS", "WeightsError", "load_ensemble", "load_model",
+    "load_named", "read_info", "save_ensemble", "save_weights", "weights_path",
+]
