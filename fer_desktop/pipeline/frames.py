@@ -1,0 +1,85 @@
+"""What travels through the pipeline: captured frames, and what was found in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fer_desktop.emotions import EMOTIONS
+from fer_desktop.faces import Face
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One captured image with the identity and clock needed to measure latency end to end."""
+
+    source_id: int  # which opening of a source it came from; tracking restarts when it changes
+    index: int  # position within that source, from 0
+    t_capture: float  # time.perf_counter() when the read returned
+    time_s: float  # media time for files and the demo, seconds since opening for live sources
+    image: np.ndarray  # (H, W, 3) uint8 BGR
+
+
+@dataclass(frozen=True)
+class StageTimings:
+    """Milliseconds spent in each stage of one frame."""
+
+    capture_to_detection: float  # waiting in the slot for the inference worker
+    detection: float
+    classification: float  # cropping and the one batched forward pass
+    capture_to_result: float  # the whole way, capture until the result left the worker
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """A tracked face: its box and smoothed probabilities (None while no model is loaded)."""
+
+    track_id: int
+    box: Face
+    probs: np.ndarray | None  # (7,) smoothed, in EMOTIONS order
+    raw_probs: np.ndarray | None  # (7,) this frame's own output
+
+    @property
+    def label(self) -> str | None:
+        return None if self.probs is None else EMOTIONS[int(np.argmax(self.probs))]
+
+    @property
+    def confidence(self) -> float | None:
+        return None if self.probs is None else float(np.max(self.probs))
+
+    @property
+    def area(self) -> float:
+        return self.box.w * self.box.h
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """Everything the inference worker learnt from one frame."""
+
+    frame: Frame
+    faces: tuple[FaceResult, ...]  # the classified faces, largest first
+    faces_detected: int  # before the batch cap; more than len(faces) when faces were left out
+    model: str | None  # the classifier's name, None while none is loaded
+    timings: StageTimings
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Sent once a source has opened and delivered its first frame."""
+
+    source_id: int
+    name: str
+    fps: float
+    frame_count: int | None  # None for cameras, streams and the endless demo
+    live: bool
+
+
+@dataclass(frozen=True)
+class SourceEnd:
+    """The end marker a capture worker sends on every exit path."""
+
+    source_id: int
+    name: str
+    frames: int  # how many frames it delivered
+    error: str | None = None  # None for a normal end (end of file, asked to stop)

@@ -1,0 +1,113 @@
+"""The pipeline: a capture worker and an inference worker joined by a one-frame slot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fer_desktop.faces import FaceDetector
+from fer_desktop.pipeline.analyzer import MAX_FACES, Classifier, Detector, FrameAnalyzer
+from fer_desktop.pipeline.capture import CaptureWorker, SourceOpener
+from fer_desktop.pipeline.frames import Frame, FrameResult, SourceEnd, SourceInfo
+from fer_desktop.pipeline.inference import InferenceWorker
+from fer_desktop.pipeline.slot import LatestSlot
+from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
+from fer_desktop.pipeline.stats import PipelineStats
+
+STOP_TIMEOUT_S = 1.0  # for all workers together; a window closes within 2 s
+
+
+def _ignore(_: object) -> None:
+    pass
+
+
+@dataclass
+class PipelineCallbacks:
+    """Called from the worker threads; a GUI turns them into signals."""
+
+    on_opened: Callable[[SourceInfo], None] = _ignore  # capture thread
+    on_frame: Callable[[Frame], None] = _ignore  # capture thread, every captured frame
+    on_result: Callable[[FrameResult], None] = _ignore  # inference thread
+    on_end: Callable[[SourceEnd], None] = _ignore  # inference thread, after the source's last result
+    on_error: Callable[[str], None] = _ignore  # inference thread
+
+
+class Pipeline:
+    """Owns the workers and their lifecycle; ``open()`` swaps sources, the model stays.
+
+    ``every_frame=False`` is the live view: the newest frame wins and older
+    ones are dropped and counted. ``every_frame=True`` is headless: capture
+    waits for inference, and files are read as fast as they are processed.
+    """
+
+    def __init__(
+        self,
+        callbacks: PipelineCallbacks | None = None,
+        *,
+        every_frame: bool = False,
+        detector_factory: Callable[[], Detector] = FaceDetector,
+        smoothing: float = DEFAULT_SMOOTHING,
+        max_faces: int = MAX_FACES,
+    ) -> None:
+        self.callbacks = callbacks or PipelineCallbacks()
+        self.every_frame = every_frame
+        self.stats = PipelineStats()
+        self.analyzer = FrameAnalyzer(detector_factory, smoothing, max_faces)
+        self._slot: LatestSlot = LatestSlot(drop=not every_frame)
+        self._capture: CaptureWorker | None = None
+        self._retiring: list[CaptureWorker] = []  # asked to stop, maybe not finished yet
+        self._source_id = 0
+        self._inference = InferenceWorker(
+            self._slot, self.analyzer, self.stats,
+            self.callbacks.on_result, self.callbacks.on_end, self.callbacks.on_error,
+        )
+        self._inference.start()
+
+    @property
+    def classifier(self) -> Classifier | None:
+        return self.analyzer.classifier
+
+    @classifier.setter
+    def classifier(self, classifier: Classifier | None) -> None:
+        """Swapped between two frames; the frame in flight finishes with the old model."""
+        self.analyzer.classifier = classifier
+
+    def open(self, source: str | SourceOpener, max_frames: int | None = None) -> int:
+        """Start reading ``source`` (the worker opens it) and retire the current one; returns the new source id.
+
+        The old capture worker is asked to stop but not waited for, so the
+        caller (the GUI thread) never blocks on a device; results of the old
+        source still in flight carry its id and can be told apart.
+        """
+        self.close_source()
+        self._source_id += 1
+        self._capture = CaptureWorker(
+            source, self._source_id, self._slot, self.stats,
+            self.callbacks.on_opened, self.callbacks.on_frame,
+            paced=not self.every_frame, max_frames=max_frames,
+        )
+        self._capture.start()
+        return self._source_id
+
+    def close_source(self) -> None:
+        """Ask the current capture worker to stop; ``stop()`` joins it."""
+        self._retiring = [w for w in self._retiring if w.is_alive()]
+        if self._capture is not None:
+            self._capture.stop()
+            self._retiring.append(self._capture)
+            self._capture = None
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop every worker: flag and wake them all, then join them all; safe to call twice."""
+        self.close_source()
+        self._inference.stop()
+        deadline = time.perf_counter() + timeout
+        for worker in (*self._retiring, self._inference):
+            worker.join(max(0.0, deadline - time.perf_counter()))
+
+    @property
+    def alive(self) -> bool:
+        """Whether any of its threads still runs."""
+        workers = (self._inference, *self._retiring, *([self._capture] if self._capture else []))
+        return any(w.is_alive() for w in workers)

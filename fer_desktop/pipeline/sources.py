@@ -1,0 +1,123 @@
+"""Where frames come from: a camera index, a video file, a stream URL or the built-in demo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+DEMO = "demo"
+# A live device that fails this many reads in a row has gone (unplugged, stream cut).
+MAX_FAILED_READS = 5
+STREAM_TIMEOUT_MS = 2000
+
+
+class SourceError(RuntimeError):
+    """A source cannot be opened or stopped delivering; the message says which and why."""
+
+
+class FrameSource(Protocol):
+    name: str
+    fps: float  # nominal frame rate
+    live: bool  # frames arrive at the device's own pace (camera, stream)
+    frame_count: int | None
+
+    def read(self) -> np.ndarray | None:
+        """The next BGR frame, None at the end; raises SourceError when a live device fails."""
+
+    def close(self) -> None: ...
+
+
+class VideoCaptureSource:
+    """A camera, file or stream read through OpenCV."""
+
+    def __init__(self, capture: cv2.VideoCapture, name: str, live: bool) -> None:
+        self._capture, self.name, self.live = capture, name, live
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1.0 <= fps <= 240.0 else 30.0
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count = None if live or count <= 0 else count
+        # Read one frame now so that a file OpenCV "opens" but cannot decode fails at open time.
+        ok, first = capture.read()
+        if not ok or first is None:
+            capture.release()
+            raise SourceError(f"{name}: opened, but no frame could be read from it")
+        self._pending: np.ndarray | None = first
+
+    def read(self) -> np.ndarray | None:
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+            return frame
+        for _ in range(MAX_FAILED_READS if self.live else 1):
+            ok, frame = self._capture.read()
+            if ok and frame is not None:
+                return frame
+        if self.live:
+            raise SourceError(f"{self.name} stopped delivering frames (disconnected?)")
+        return None
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+def open_source(spec: str) -> FrameSource:
+    """``0`` (camera index), ``demo``, ``rtsp://...`` / ``http://...`` (stream) or a video file path."""
+    spec = spec.strip()
+    if spec == DEMO:
+        from fer_desktop.pipeline.demo import DemoSource
+
+        return DemoSource()
+    if spec.isdigit():
+        with quiet_opencv():
+            capture = cv2.VideoCapture(int(spec))
+        if not capture.isOpened():
+            raise SourceError(f"camera {spec}: no camera opens at this index")
+        return VideoCaptureSource(capture, f"camera {spec}", live=True)
+    if "://" in spec:
+        capture = cv2.VideoCapture(
+            spec, cv2.CAP_FFMPEG,
+            [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS],
+        )
+        if not capture.isOpened():
+            raise SourceError(f"{spec}: the stream could not be opened (wrong URL, or nothing is serving it)")
+        return VideoCaptureSource(capture, spec, live=True)
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise SourceError(f"{path}: no such video file")
+    with quiet_opencv():
+        capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise SourceError(f"{path}: not a video OpenCV can read (unknown or broken format)")
+    try:
+        return VideoCaptureSource(capture, path.name, live=False)
+    except SourceError:
+        raise SourceError(f"{path}: not a video OpenCV can read (no frame could be decoded)") from None
+
+
+def probe_cameras(max_index: int = 4) -> list[int]:
+    """The camera indices in 0..max_index-1 that open and deliver a frame."""
+    found = []
+    with quiet_opencv():
+        for index in range(max_index):
+            capture = cv2.VideoCapture(index)
+            try:
+                if capture.isOpened() and capture.read()[0]:
+                    found.append(index)
+            finally:
+                capture.release()
+    return found
+
+
+@contextmanager
+def quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's log while probing: a missing camera is an answer here, not an error."""
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(previous)

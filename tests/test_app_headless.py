@@ -1,0 +1,100 @@
+"""Headless runs on a synthetic video: every frame processed, the CSV and summary right, faults explained."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from conftest import VIDEO_LAYOUT
+
+from fer_desktop.app import main
+from fer_desktop.emotions import EMOTIONS
+from fer_desktop.export import CSV_COLUMNS
+from fer_desktop.headless import run_headless
+from fer_desktop.inference import load_classifier
+from fer_desktop.pipeline import SourceError
+
+FACE_FRAMES = [i for i, with_face in enumerate(VIDEO_LAYOUT) if with_face]
+EMPTY_FRAMES = [i for i, with_face in enumerate(VIDEO_LAYOUT) if not with_face]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_headless_writes_one_row_per_face_of_every_frame(face_video: Path, weights_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    seen = []
+    summary = run_headless(str(face_video), load_classifier("squeezenet", "cpu", weights_dir), out,
+                           on_result=seen.append)
+
+    assert [r.frame.index for r in seen] == list(range(len(VIDEO_LAYOUT)))  # every frame, in order
+    assert summary.frames == len(VIDEO_LAYOUT)
+    assert summary.frames_with_face == len(FACE_FRAMES)
+    assert summary.faces_classified == len(FACE_FRAMES)
+    assert summary.model == "squeezenet" and summary.complete and summary.fps > 0
+    assert set(summary.latency_ms) >= {"capture_to_detection", "detection", "classification"}
+    assert summary.latency_ms["detection"]["n"] == len(VIDEO_LAYOUT)
+
+    with open(out, newline="", encoding="utf-8") as f:
+        assert tuple(next(csv.reader(f))) == CSV_COLUMNS
+    rows = _rows(out)
+    assert [int(r["frame"]) for r in rows] == FACE_FRAMES  # one face each; no-face frames have no row
+    assert not set(EMPTY_FRAMES) & {int(r["frame"]) for r in rows}
+    for row in rows:
+        probs = [float(row[e]) for e in EMOTIONS]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-3)
+        assert row["label"] == EMOTIONS[max(range(7), key=lambda k: probs[k])]
+        assert row["model"] == "squeezenet" and int(row["w"]) > 40
+    first_stretch = [r["face_id"] for r in rows if int(r["frame"]) < EMPTY_FRAMES[0]]
+    assert len(set(first_stretch)) == 1  # tracked across frames, one id
+    assert float(rows[1]["time_s"]) == pytest.approx(0.1, abs=1e-3)
+
+
+def test_headless_command_writes_csv_and_summary(face_video: Path, weights_dir: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    out, summary_path = tmp_path / "out.csv", tmp_path / "summary.json"
+    code = main(["--headless", "--source", str(face_video), "--csv", str(out), "--summary", str(summary_path),
+                 "--weights", str(weights_dir), "--model", "squeezenet", "--device", "cpu", "--smoothing", "0"])
+    assert code == 0
+    summary = json.loads(summary_path.read_text())
+    assert summary["frames"] == len(VIDEO_LAYOUT) and summary["frames_with_face"] == len(FACE_FRAMES)
+    assert summary["fps"] > 0 and summary["device"] == "cpu"
+    assert {"p50", "p90", "p99"} <= set(summary["latency_ms"]["classification"])
+    assert len(_rows(out)) == len(FACE_FRAMES)
+    assert f"{len(VIDEO_LAYOUT)} frames, {len(FACE_FRAMES)} with a face" in capsys.readouterr().err
+
+
+def test_missing_weights_name_the_file_and_how_to_retrain(face_video: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    code = main(["--headless", "--source", str(face_video), "--weights", str(tmp_path), "--model", "vgg19",
+                 "--device", "cpu", "--csv", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert str(tmp_path / "vgg19.safetensors") in err and "fer-desktop-train --model vgg19" in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_corrupt_weights_are_reported_as_such(face_video: Path, weights_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    corrupt = tmp_path / "squeezenet.safetensors"
+    corrupt.write_bytes((weights_dir / "squeezenet.safetensors").read_bytes()[:5000])
+    code = main(["--headless", "--source", str(face_video), "--weights", str(tmp_path), "--model", "squeezenet",
+                 "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and str(corrupt) in err and "corrupt" in err and "fer-desktop-train" in err
+
+
+def test_an_unreadable_video_is_one_clear_error(weights_dir: Path, tmp_path: Path) -> None:
+    bogus = tmp_path / "clip.mp4"
+    bogus.write_bytes(b"\x00not a video" * 100)
+    with pytest.raises(SourceError, match="clip.mp4: not a video"):
+        run_headless(str(bogus), load_classifier("squeezenet", "cpu", weights_dir), tmp_path / "out.csv")
+
+
+def test_headless_demo_needs_no_file(weights_dir: Path) -> None:
+    summary = run_headless("demo", load_classifier("squeezenet", "cpu", weights_dir), max_frames=12)
+    assert summary.frames == 12 and summary.frames_with_face == 12 and summary.source == "Demo (astronaut)"
