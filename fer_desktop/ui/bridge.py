@@ -1,0 +1,79 @@
+"""Thin Qt adapters: worker callbacks become signals, delivered in the GUI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from fer_desktop.export import CsvRecorder
+from fer_desktop.pipeline import Frame, FrameResult, Pipeline, PipelineCallbacks
+from fer_desktop.pipeline.background import LatestRequestWorker
+from fer_desktop.pipeline.slot import LatestSlot
+
+
+class PipelineBridge(QObject):
+    """The pipeline's callbacks as signals.
+
+    Frames and results wait in one-item slots and a signal is sent only when
+    the slot was empty, so however slow the GUI, at most one of each is queued.
+    """
+
+    frame_ready = Signal()  # then take_frame()
+    result_ready = Signal()  # then take_result()
+    source_opened = Signal(object)  # SourceInfo
+    source_ended = Signal(object)  # SourceEnd
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, **pipeline_options: Any) -> None:
+        super().__init__(parent)
+        self._frames: LatestSlot[Frame] = LatestSlot(drop=True)
+        self._results: LatestSlot[FrameResult] = LatestSlot(drop=True)
+        # Written by the inference thread, before the result reaches the GUI.
+        self.recorder: CsvRecorder | None = None
+        callbacks = PipelineCallbacks(
+            on_opened=self.source_opened.emit,
+            on_frame=self._on_frame,
+            on_result=self._on_result,
+            on_end=self.source_ended.emit,
+            on_error=self.failed.emit,
+        )
+        self.pipeline = Pipeline(callbacks, **pipeline_options)
+
+    def take_frame(self) -> Frame | None:
+        return self._frames.take_nowait()
+
+    def take_result(self) -> FrameResult | None:
+        return self._results.take_nowait()
+
+    def _on_frame(self, frame: Frame) -> None:
+        if not self._frames.put(frame):
+            self.frame_ready.emit()
+
+    def _on_result(self, result: FrameResult) -> None:
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.write(result)
+        if not self._results.put(result):
+            self.result_ready.emit()
+
+
+class BackgroundJob(QObject):
+    """A ``LatestRequestWorker`` whose outcome arrives as ``done(request, result)`` or ``failed(request, error)``."""
+
+    done = Signal(object, object)
+    failed = Signal(object, object)
+
+    def __init__(self, job: Callable[[Any], Any], name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._worker = LatestRequestWorker(job, self.done.emit, self.failed.emit, name)
+
+    def request(self, arg: Any = None) -> None:
+        self._worker.request(arg)
+
+    def stop(self, timeout: float = 0.0) -> None:
+        self._worker.stop(timeout)
+
+    def join(self, timeout: float) -> None:
+        self._worker.join(timeout)

@@ -1,0 +1,52 @@
+"""The status bar: rates, per-stage latency, drops, device and model, recording."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from fer_desktop.pipeline.stats import StatsSnapshot
+
+# Shown name and tooltip of each latency stage, in pipeline order.
+STAGE_LABELS: dict[str, tuple[str, str]] = {
+    "capture_to_detection": ("capture→detection", "time a frame waited between capture and the start of face detection"),
+    "detection": ("detection", "face detection of one frame"),
+    "classification": ("classification", "cropping the faces and classifying all of them in one batch"),
+    "frame_to_chart": ("frame→chart", "from capture until the chart showed the frame's result"),
+}
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} ms"
+
+
+class PipelineStatusBar(QStatusBar):
+    """Permanent fields on the right; transient messages (snapshot saved) on the left."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rates = QLabel()
+        self.rates.setToolTip("capture: frames read from the source per second; "
+                              "processed: frames that went through detection and classification per second")
+        self.latency = QLabel()
+        self.latency.setToolTip("median of the last 30 frames:\n" + "\n".join(f"{n}: {t}" for n, t in STAGE_LABELS.values()))
+        self.dropped = QLabel()
+        self.dropped.setToolTip("captured frames never analysed because a newer frame replaced them (the newest frame wins)")
+        self.engine = QLabel()
+        self.recording = QLabel()
+        self.recording.hide()
+        for label in (self.recording, self.rates, self.latency, self.dropped, self.engine):
+            label.setStyleSheet("padding: 0 6px; border-left: 1px solid #bdbdbd")
+            self.addPermanentWidget(label)
+        self.recording.setStyleSheet("padding: 0 6px; color: #c62828; font-weight: bold")
+
+    def show_stats(self, stats: StatsSnapshot) -> None:
+        self.rates.setText(f"capture {stats.capture_fps:.1f} fps · processed {stats.processed_fps:.1f} fps")
+        self.latency.setText(" · ".join(f"{name} {_ms(stats.latency_ms[stage])}" for stage, (name, _) in STAGE_LABELS.items()))
+        self.dropped.setText(f"dropped {stats.dropped}")
+
+    def show_engine(self, device: str, model: str) -> None:
+        self.engine.setText(f"{device} · {model}")
+
+    def show_recording(self, text: str) -> None:
+        self.recording.setText(text)
+        self.recording.setVisible(bool(text))

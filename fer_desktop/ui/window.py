@@ -1,0 +1,449 @@
+"""The main window: video with overlays, charts, controls and status. It only draws.
+
+Sources are opened by the capture worker, models loaded by a background job
+and snapshots written by another; this thread only receives their signals.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QInputDialog, QLabel, QMainWindow, QPushButton,
+    QSplitter, QToolBar, QVBoxLayout, QWidget,
+)
+
+from fer_desktop.export import CsvRecorder, save_png, timestamped_path
+from fer_desktop.faces import FaceDetector
+from fer_desktop.inference import default_model_name, load_classifier, resolve_device
+from fer_desktop.pipeline import FaceResult, FrameResult, SourceEnd, SourceInfo, probe_cameras
+from fer_desktop.pipeline.analyzer import Detector
+from fer_desktop.pipeline.capture import SourceOpener
+from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, MAX_SMOOTHING
+from fer_desktop.pipeline.sources import DEMO
+from fer_desktop.ui.banner import MessageBanner
+from fer_desktop.ui.bridge import BackgroundJob, PipelineBridge
+from fer_desktop.ui.charts import FaceBarsChart, ProbabilityChart
+from fer_desktop.ui.images import to_bgr
+from fer_desktop.ui.palette import MODEL_LABELS
+from fer_desktop.ui.status import PipelineStatusBar
+from fer_desktop.ui.video_view import VideoView
+from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
+
+STATUS_INTERVAL_MS = 500
+SHUTDOWN_S = 1.8  # every thread gone within 2 s of closing
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
+
+
+def describe_faces(result: FrameResult) -> str:
+    """What the faces label says about a frame."""
+    found, classified = result.faces_detected, len(result.faces)
+    if found == 0:
+        return "No face in view"
+    if found > classified:
+        return f"{found} faces: classified the {classified} largest (at most {classified} per frame)"
+    return "1 face" if found == 1 else f"{found} faces"
+
+
+class MainWindow(QMainWindow):
+    """``source`` None: probe the cameras and open the first, or say there is none."""
+
+    chart_updated = Signal(object)  # the FrameResult the charts now show (frame-to-chart benchmarks)
+    model_changed = Signal(str)  # a model was loaded and is in use
+    model_failed = Signal(str)  # why the chosen model could not be loaded
+    cameras_found = Signal(list)
+    snapshot_saved = Signal(object)  # Path
+
+    def __init__(
+        self,
+        source: str | None = None,
+        model: str | None = None,
+        device: str | None = None,
+        weights_dir: Path = DEFAULT_WEIGHTS_DIR,
+        smoothing: float = DEFAULT_SMOOTHING,
+        probe: Callable[[], list[int]] = probe_cameras,
+        detector_factory: Callable[[], Detector] = FaceDetector,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("fer-desktop")
+        self.device = device or resolve_device("auto")
+        self.model: str | None = None  # the model in use
+        self._wanted_model = model or default_model_name(self.device)
+        self._source_id = 0
+        self._source_spec: str | None = None
+        self._selected_id: int | None = None
+        self._output_dir = Path.cwd()
+        self._closed = False
+
+        self.bridge = PipelineBridge(self, detector_factory=detector_factory, smoothing=smoothing)
+        self.loader = BackgroundJob(lambda name: load_classifier(name, self.device, weights_dir), "fer-model-loader", self)
+        self.camera_probe = BackgroundJob(lambda _: probe(), "fer-camera-probe", self)
+        self.snapshots = BackgroundJob(lambda job: save_png(*job), "fer-snapshot", self)
+
+        self._build_controls(smoothing)
+        self._build_panels()
+        self.status = PipelineStatusBar(self)
+        self.setStatusBar(self.status)
+        self._connect()
+
+        self._status_timer = QTimer(self)
+        self._status_timer.timeout.connect(self._refresh_status)
+        self._status_timer.start(STATUS_INTERVAL_MS)
+        self.select_model(self._wanted_model)
+        self.refresh_cameras()
+        if source is not None:
+            self.open_source(source)
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build_controls(self, smoothing: float) -> None:
+        bar = QToolBar("Controls", self)
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        bar.addWidget(QLabel(" Source "))
+        self.source_box = QComboBox(bar)
+        self.source_box.setMinimumContentsLength(16)
+        self.source_box.addItem("Demo (astronaut)", DEMO)
+        bar.addWidget(self.source_box)
+        self.file_button = QPushButton("Open video file…", bar)
+        self.url_button = QPushButton("Stream URL…", bar)
+        self.cameras_button = QPushButton("Find cameras", bar)
+        for button in (self.file_button, self.url_button, self.cameras_button):
+            bar.addWidget(button)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Model "))
+        self.model_box = QComboBox(bar)
+        for name, label in MODEL_LABELS.items():
+            self.model_box.addItem(label, name)
+        bar.addWidget(self.model_box)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Smoothing "))
+        self.smoothing_box = QDoubleSpinBox(bar)
+        self.smoothing_box.setRange(0.0, MAX_SMOOTHING)
+        self.smoothing_box.setSingleStep(0.05)
+        self.smoothing_box.setValue(smoothing)
+        self.smoothing_box.setToolTip("weight each face keeps from its previous frames: 0 shows every frame's own "
+                                      "output, higher is steadier but slower to follow a change")
+        bar.addWidget(self.smoothing_box)
+        bar.addSeparator()
+        self.record_button = QPushButton("● Record", bar)
+        self.record_button.setCheckable(True)
+        self.record_button.setToolTip("write one CSV row per face per processed frame")
+        self.snapshot_button = QPushButton("Snapshot", bar)
+        self.snapshot_button.setToolTip("save the window as a PNG")
+        bar.addWidget(self.record_button)
+        bar.addWidget(self.snapshot_button)
+
+    def _build_panels(self) -> None:
+        self.banner = MessageBanner(self)
+        self.video = VideoView(self)
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(4, 4, 4, 4)
+        left_layout.addWidget(self.banner)
+        left_layout.addWidget(self.video, 1)
+
+        self.faces_label = QLabel("No face in view", self)
+        self.faces_label.setStyleSheet("font-weight: bold; padding: 4px")
+        self.chart = ProbabilityChart(self)
+        self.face_bars = FaceBarsChart(self)
+        self.face_bars.hide()
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 4, 4, 4)
+        right_layout.addWidget(self.faces_label)
+        right_layout.addWidget(self.chart, 3)
+        right_layout.addWidget(self.face_bars, 2)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([760, 500])
+        self.setCentralWidget(splitter)
+        self.chart.show_probabilities(None, "No face in view")
+
+    def _connect(self) -> None:
+        self.bridge.frame_ready.connect(self._show_frame)
+        self.bridge.result_ready.connect(self._show_result)
+        self.bridge.source_opened.connect(self._source_opened)
+        self.bridge.source_ended.connect(self._source_ended)
+        self.bridge.failed.connect(lambda message: self.banner.show_message("pipeline", message))
+        self.loader.done.connect(self._model_loaded)
+        self.loader.failed.connect(self._model_not_loaded)
+        self.camera_probe.done.connect(lambda _, cameras: self._cameras_probed(cameras))
+        self.camera_probe.failed.connect(lambda _, error: self._cameras_probed([]))
+        self.snapshots.done.connect(self._snapshot_written)
+        self.snapshots.failed.connect(lambda _, error: self.banner.show_message("snapshot", f"Snapshot not saved: {error}"))
+        self.source_box.activated.connect(lambda i: self.open_source(self.source_box.itemData(i)))
+        self.file_button.clicked.connect(self.choose_file)
+        self.url_button.clicked.connect(self.choose_url)
+        self.cameras_button.clicked.connect(self.refresh_cameras)
+        self.model_box.activated.connect(lambda i: self.select_model(self.model_box.itemData(i)))
+        self.smoothing_box.valueChanged.connect(self._set_smoothing)
+        self.record_button.toggled.connect(self._record_toggled)
+        self.snapshot_button.clicked.connect(self.choose_snapshot_file)
+        self.video.face_clicked.connect(self._select_face)
+
+    # -- sources --------------------------------------------------------------------------
+
+    def open_source(self, spec: str | SourceOpener) -> None:
+        """Read a camera index, video file, stream URL or ``demo`` (or a source a test makes)."""
+        self._source_spec = spec if isinstance(spec, str) else None
+        self._source_id = self.bridge.pipeline.open(spec)
+        if isinstance(spec, str):
+            self._select_source_entry(spec)
+        self.banner.clear("source")
+        self.video.clear(f"Opening {spec}…")
+        self._show_no_face()
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video file", str(self._output_dir), VIDEO_FILTER)
+        if path:
+            self.open_source(path)
+
+    def choose_url(self) -> None:
+        url, ok = QInputDialog.getText(self, "Open a stream", "Stream URL (rtsp://, http://, …):")
+        if ok and url.strip():
+            self.open_source(url.strip())
+
+    def refresh_cameras(self) -> None:
+        """Probe the camera indices in a background job; ``cameras_found`` reports them."""
+        self.cameras_button.setEnabled(False)
+        self.camera_probe.request()
+
+    def _cameras_probed(self, cameras: list[int]) -> None:
+        self.cameras_button.setEnabled(True)
+        for i in reversed(range(self.source_box.count())):
+            if str(self.source_box.itemData(i)).isdigit():
+                self.source_box.removeItem(i)
+        for n, index in enumerate(cameras):
+            self.source_box.insertItem(n, f"Camera {index}", str(index))
+        if self._source_id:
+            if self._source_spec is not None:
+                self._select_source_entry(self._source_spec)
+        elif cameras:
+            self.open_source(str(cameras[0]))
+        else:
+            self.video.clear("No camera found")
+            self._offer_other_sources("No camera found. Watch the built-in demo, or open a video file.", kind="info")
+        self.cameras_found.emit(cameras)
+
+    def _offer_other_sources(self, text: str, kind: str = "error") -> None:
+        actions = [("Start demo", lambda: self.open_source(DEMO)), ("Open video file…", self.choose_file)]
+        self.banner.show_message("source", text, kind, actions)
+
+    def _select_source_entry(self, spec: str) -> None:
+        index = self.source_box.findData(spec)
+        if index < 0:
+            self.source_box.addItem(Path(spec).name if "://" not in spec else spec, spec)
+            index = self.source_box.count() - 1
+            self.source_box.setItemData(index, spec, Qt.ItemDataRole.ToolTipRole)
+        self.source_box.setCurrentIndex(index)
+
+    def _source_opened(self, info: SourceInfo) -> None:
+        if info.source_id == self._source_id:
+            self.setWindowTitle(f"fer-desktop: {info.name}")
+            self.video.placeholder = f"{info.name}: waiting for frames"
+
+    def _source_ended(self, end: SourceEnd) -> None:
+        if end.source_id != self._source_id:
+            return  # a source the user already left
+        if end.error:
+            self._offer_other_sources(end.error)
+        else:
+            spec = self._source_spec
+            again = [("Play again", lambda: self.open_source(spec))] if spec else []
+            self.banner.show_message(
+                "source", f"End of {end.name} ({end.frames} frames).", "info",
+                [*again, ("Start demo", lambda: self.open_source(DEMO)), ("Open video file…", self.choose_file)],
+            )
+
+    # -- model ----------------------------------------------------------------------------
+
+    def select_model(self, name: str) -> None:
+        """Load ``name`` in the background; the current model keeps running until it is ready."""
+        self._wanted_model = name
+        self._set_model_box(name)
+        self._show_engine(loading=name)
+        self.loader.request(name)
+
+    def _model_loaded(self, name: str, classifier: object) -> None:
+        if name != self._wanted_model:
+            return  # the user has chosen another model meanwhile; that load is on its way
+        self.bridge.pipeline.classifier = classifier
+        self.model = name
+        self.banner.clear("model")
+        self._show_engine()
+        self.model_changed.emit(name)
+
+    def _model_not_loaded(self, name: str, error: Exception) -> None:
+        if name != self._wanted_model:
+            return
+        self._wanted_model = self.model
+        if self.model is not None:
+            self._set_model_box(self.model)
+            fallback = f"Still using {MODEL_LABELS[self.model]}."
+        else:
+            fallback = "Faces are found but not classified until a model loads."
+        self.banner.show_message("model", f"{MODEL_LABELS[name]} cannot be used. {error}. {fallback}")
+        self._show_engine()
+        self.model_failed.emit(str(error))
+
+    def _set_model_box(self, name: str) -> None:
+        self.model_box.setCurrentIndex(self.model_box.findData(name))
+
+    def _show_engine(self, loading: str | None = None) -> None:
+        text = MODEL_LABELS[self.model] if self.model else "no model"
+        if loading and loading != self.model:
+            text += f" (loading {MODEL_LABELS[loading]}…)"
+        self.status.show_engine(self.device, text)
+
+    def _set_smoothing(self, value: float) -> None:
+        self.bridge.pipeline.analyzer.smoothing = value
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def _show_frame(self) -> None:
+        frame = self.bridge.take_frame()
+        if frame is not None and frame.source_id == self._source_id:
+            self.video.show_frame(frame.image)
+
+    def _show_result(self) -> None:
+        result = self.bridge.take_result()
+        if result is None or result.frame.source_id != self._source_id:
+            return
+        face = self._selected_face(result.faces)
+        self.video.show_result(result, None if face is None else face.track_id)
+        if face is None:
+            self.chart.show_probabilities(None, "No face in view")
+        elif face.probs is None:
+            self.chart.show_probabilities(None, f"Face #{face.track_id}: no model loaded")
+        else:
+            self.chart.show_probabilities(face.probs, f"Face #{face.track_id}: {face.label} {face.confidence:.0%}")
+        self.face_bars.setVisible(len(result.faces) > 1)
+        if len(result.faces) > 1:
+            self.face_bars.show_faces(result.faces, face.track_id)
+        self.faces_label.setText(describe_faces(result))
+        latency_ms = (time.perf_counter() - result.frame.t_capture) * 1e3
+        self.bridge.pipeline.stats.latency["frame_to_chart"].add(latency_ms)
+        self.chart_updated.emit(result)
+
+    def _show_no_face(self) -> None:
+        self.chart.show_probabilities(None, "No face in view")
+        self.face_bars.hide()
+        self.faces_label.setText("No face in view")
+
+    def _selected_face(self, faces: tuple[FaceResult, ...]) -> FaceResult | None:
+        """The clicked face while it is tracked, else the largest."""
+        return next((f for f in faces if f.track_id == self._selected_id), faces[0] if faces else None)
+
+    def _select_face(self, track_id: int) -> None:
+        self._selected_id = track_id
+
+    def _refresh_status(self) -> None:
+        self.status.show_stats(self.bridge.pipeline.stats.snapshot())
+        recorder = self.bridge.recorder
+        self.status.show_recording("" if recorder is None else f"● REC {recorder.rows} rows → {recorder.path.name}")
+
+    # -- recording and snapshots ----------------------------------------------------------
+
+    def _record_toggled(self, checked: bool) -> None:
+        if not checked:
+            self.stop_recording()
+            return
+        suggestion = timestamped_path(self._output_dir, "fer-desktop", ".csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Record to CSV", str(suggestion), "CSV files (*.csv)")
+        if path:
+            self.start_recording(Path(path))
+        else:
+            self._set_record_button(False)
+
+    def start_recording(self, path: Path) -> None:
+        """From now on every processed frame adds one row per face to ``path``."""
+        self.stop_recording()
+        try:
+            recorder = CsvRecorder(path)
+        except OSError as e:
+            self.banner.show_message("recording", f"Cannot record to {path}: {e.strerror or e}")
+            self._set_record_button(False)
+            return
+        self._output_dir = Path(path).parent
+        self.banner.clear("recording")
+        self.bridge.recorder = recorder
+        self._set_record_button(True)
+        self._refresh_status()
+
+    def stop_recording(self) -> None:
+        recorder, self.bridge.recorder = self.bridge.recorder, None
+        if recorder is not None:
+            recorder.close()
+            self.status.showMessage(f"Recorded {recorder.rows} rows to {recorder.path}", 10_000)
+        self._set_record_button(False)
+        self.status.show_recording("")
+
+    def _set_record_button(self, on: bool) -> None:
+        self.record_button.blockSignals(True)
+        self.record_button.setChecked(on)
+        self.record_button.blockSignals(False)
+
+    def choose_snapshot_file(self) -> None:
+        suggestion = timestamped_path(self._output_dir, "fer-desktop", ".png")
+        path, _ = QFileDialog.getSaveFileName(self, "Save snapshot", str(suggestion), "PNG images (*.png)")
+        if path:
+            self._output_dir = Path(path).parent
+            self.save_snapshot(Path(path))
+
+    def save_snapshot(self, path: Path) -> None:
+        """Grab the window now; a background job writes the PNG and ``snapshot_saved`` follows."""
+        self.snapshots.request((to_bgr(self.grab().toImage()), Path(path)))
+
+    def _snapshot_written(self, _: object, path: Path) -> None:
+        self.banner.clear("snapshot")
+        self.status.showMessage(f"Snapshot saved: {path}", 10_000)
+        self.snapshot_saved.emit(path)
+
+    # -- closing --------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop every worker thread and close the recording; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.perf_counter() + SHUTDOWN_S
+        self._status_timer.stop()
+        jobs = (self.loader, self.camera_probe, self.snapshots)
+        for job in jobs:
+            job.stop()  # ask all first, so they wind down together
+        self.bridge.pipeline.stop()
+        self.stop_recording()
+        for job in jobs:
+            job.join(max(0.0, deadline - time.perf_counter()))
+
+
+def run_window(
+    source: str | None, model: str, device: str, weights_dir: Path, smoothing: float = DEFAULT_SMOOTHING
+) -> int:
+    """Open the window and run the event loop until it closes; Ctrl-C in the terminal closes it too."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("fer-desktop")
+    window = MainWindow(source, model, device, weights_dir, smoothing)
+    window.resize(1280, 760)
+    window.show()
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Python runs signal handlers only between bytecodes; a idle timer lets it in while Qt waits.
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    return app.exec()

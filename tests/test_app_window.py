@@ -1,0 +1,203 @@
+"""The window, offscreen: starts without a camera, switches model and source, records, snapshots, closes fast."""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import GridDetector, ListSource
+from pytestqt.qtbot import QtBot
+
+from fer_desktop.faces import FaceDetector
+from fer_desktop.pipeline import SourceError
+from fer_desktop.pipeline.analyzer import MAX_FACES
+from fer_desktop.ui.window import MainWindow
+
+TIMEOUT_MS = 15_000  # generous: the CI machine may be busy
+
+
+def _worker_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("fer-") and t.is_alive()]
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot, weights_dir: Path):
+    """Windows with no camera, the test weights and CPU; each is closed and must leave no worker behind."""
+    windows: list[MainWindow] = []
+
+    def make(source: str | None = "demo", model: str = "squeezenet", detector_factory=FaceDetector) -> MainWindow:
+        window = MainWindow(source, model, "cpu", weights_dir, probe=lambda: [], detector_factory=detector_factory)
+        qtbot.addWidget(window)
+        window.resize(1100, 700)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+    assert not _worker_threads()
+
+
+def _wait_for_result(qtbot: QtBot, window: MainWindow, check=lambda result: True):
+    """The next result drawn in the charts that passes ``check``."""
+    with qtbot.waitSignal(window.chart_updated, timeout=TIMEOUT_MS, check_params_cb=check) as blocker:
+        pass
+    return blocker.args[0]
+
+
+def _wait_for_classified_face(qtbot: QtBot, window: MainWindow):
+    return _wait_for_result(qtbot, window, lambda r: len(r.faces) == 1 and r.model is not None)
+
+
+def test_window_starts_without_a_camera_and_offers_the_demo(qtbot: QtBot, make_window) -> None:
+    window = make_window(source=None)
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS) as probed:
+        pass
+    assert probed.args == [[]]
+    assert "No camera found" in window.banner.text("source")
+    buttons = [b.text() for b in window.banner.findChildren(type(window.record_button)) if b.isVisible()]
+    assert "Start demo" in buttons and "Open video file…" in buttons
+
+    window.open_source("demo")
+    result = _wait_for_classified_face(qtbot, window)
+    assert window.banner.text("source") == ""
+    assert result.model == "squeezenet"
+    assert window.faces_label.text() == "1 face"
+    assert window.chart.values.sum() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_switching_model_keeps_the_video_running(qtbot: QtBot, make_window) -> None:
+    window = make_window()
+    with qtbot.waitSignal(window.model_changed, timeout=TIMEOUT_MS):
+        pass
+    _wait_for_result(qtbot, window, lambda r: r.model == "squeezenet")
+
+    with qtbot.waitSignal(window.model_changed, timeout=TIMEOUT_MS) as changed:
+        window.select_model("resnet18")
+    assert changed.args == ["resnet18"]
+    _wait_for_result(qtbot, window, lambda r: r.model == "resnet18")
+
+    with qtbot.waitSignal(window.model_failed, timeout=TIMEOUT_MS) as failed:
+        window.select_model("vgg19")
+    assert "vgg19.safetensors" in failed.args[0] and "fer-desktop-train --model vgg19" in failed.args[0]
+    assert "vgg19.safetensors" in window.banner.text("model") and "Still using ResNet18" in window.banner.text("model")
+    assert window.model_box.currentData() == "resnet18"
+    # Still classifying with the model that loaded, frame after frame.
+    first = _wait_for_result(qtbot, window, lambda r: r.model == "resnet18")
+    later = _wait_for_result(qtbot, window, lambda r: r.frame.index > first.frame.index + 2)
+    assert later.model == "resnet18"
+
+
+def test_missing_weights_at_start_leave_a_usable_window(qtbot: QtBot, make_window) -> None:
+    window = make_window(model="vgg19")
+    with qtbot.waitSignal(window.model_failed, timeout=TIMEOUT_MS):
+        pass
+    assert "vgg19.safetensors: weights file not found" in window.banner.text("model")
+    result = _wait_for_result(qtbot, window, lambda r: len(r.faces) == 1)
+    assert result.model is None and result.faces[0].probs is None  # faces still found and drawn
+    assert "no model" in window.status.engine.text()
+
+
+def test_switching_source_to_a_file_and_to_a_broken_file(qtbot: QtBot, make_window, face_video: Path,
+                                                         tmp_path: Path) -> None:
+    window = make_window()
+    _wait_for_classified_face(qtbot, window)
+
+    window.open_source(str(face_video))
+    result = _wait_for_result(qtbot, window, lambda r: r.frame.index >= 0)
+    assert window.source_box.currentData() == str(face_video)
+    assert result.frame.source_id == 2
+    with qtbot.waitSignal(window.bridge.source_ended, timeout=TIMEOUT_MS):
+        pass
+    qtbot.waitUntil(lambda: "End of astronaut.avi" in window.banner.text("source"), timeout=TIMEOUT_MS)
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 4096)
+    window.open_source(str(broken))
+    qtbot.waitUntil(lambda: "broken.mp4: not a video" in window.banner.text("source"), timeout=TIMEOUT_MS)
+    window.open_source("demo")
+    _wait_for_classified_face(qtbot, window)
+    assert window.banner.text("source") == ""
+
+
+def test_a_camera_that_disappears_is_reported(qtbot: QtBot, make_window, blank_frame: np.ndarray) -> None:
+    window = make_window(source=None)
+    lost = SourceError("camera 0 stopped delivering frames (disconnected?)")
+    window.open_source(lambda: ListSource([blank_frame] * 5, fail_with=lost, name="camera 0"))
+    qtbot.waitUntil(lambda: "camera 0 stopped delivering frames" in window.banner.text("source"), timeout=TIMEOUT_MS)
+    assert "Start demo" in [b.text() for b in window.banner.findChildren(type(window.record_button))]
+
+
+def test_no_face_clears_the_bars(qtbot: QtBot, make_window, blank_frame: np.ndarray) -> None:
+    window = make_window()
+    _wait_for_classified_face(qtbot, window)
+    assert window.chart.values.sum() > 0.99
+    window.open_source(lambda: ListSource([blank_frame] * 300, live=False))
+    _wait_for_result(qtbot, window, lambda r: r.faces_detected == 0)
+    assert window.faces_label.text() == "No face in view"
+    assert window.chart.values.sum() == 0.0
+    assert not window.face_bars.isVisible()
+
+
+def test_many_faces_are_capped_and_said_so(qtbot: QtBot, make_window) -> None:
+    window = make_window(detector_factory=lambda: GridDetector(25))
+    result = _wait_for_result(qtbot, window, lambda r: r.model is not None)
+    assert result.faces_detected == 25 and len(result.faces) == MAX_FACES
+    assert window.faces_label.text() == f"25 faces: classified the {MAX_FACES} largest (at most {MAX_FACES} per frame)"
+    assert window.face_bars.isVisible() and window.face_bars.rows == MAX_FACES
+
+
+def test_clicking_a_face_selects_it_for_the_chart(qtbot: QtBot, make_window) -> None:
+    window = make_window(detector_factory=lambda: GridDetector(3))
+    result = _wait_for_result(qtbot, window, lambda r: r.model is not None)
+    target = result.faces[2]
+    view = window.video
+    rect = view._target()
+    scale = rect.width() / result.frame.image.shape[1]
+    x = rect.left() + (target.box.x + target.box.w / 2) * scale
+    y = rect.top() + (target.box.y + target.box.h / 2) * scale
+    from PySide6.QtCore import QPoint, Qt
+
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(round(x), round(y)))
+    _wait_for_result(qtbot, window)
+    assert window.chart.title.startswith(f"Face #{target.track_id}:")
+
+
+def test_recording_is_flushed_while_running_and_closing_is_fast(qtbot: QtBot, make_window, tmp_path: Path) -> None:
+    window = make_window()
+    _wait_for_classified_face(qtbot, window)
+    assert window.bridge.recorder is None  # nothing is recorded unless asked
+    out = tmp_path / "rec.csv"
+    window.start_recording(out)
+    assert window.record_button.isChecked()
+    qtbot.waitUntil(lambda: window.bridge.recorder.rows >= 5, timeout=TIMEOUT_MS)
+
+    # Read while recording: every row written so far is already on disk, whole.
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) >= 5 and all(r["model"] == "squeezenet" and r["label"] for r in rows)
+
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 2.0
+    assert not _worker_threads()
+    assert out.read_text(encoding="utf-8").endswith("\n")
+    with open(out, newline="", encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) >= len(rows)
+
+
+def test_snapshot_saves_the_window_as_png(qtbot: QtBot, make_window, tmp_path: Path) -> None:
+    window = make_window()
+    _wait_for_classified_face(qtbot, window)
+    path = tmp_path / "shot.png"
+    with qtbot.waitSignal(window.snapshot_saved, timeout=TIMEOUT_MS):
+        window.save_snapshot(path)
+    image = cv2.imread(str(path))
+    assert image is not None and image.shape[1] == window.width() and image.shape[0] == window.height()
+    assert not list(tmp_path.glob("*partial*"))
