@@ -13,6 +13,7 @@ from conftest import GridDetector, ListSource
 from fer_desktop.faces import Face
 from fer_desktop.pipeline import Frame, SourceError, open_source
 from fer_desktop.pipeline.analyzer import MAX_FACES, FrameAnalyzer
+from fer_desktop.pipeline.background import LatestRequestWorker
 from fer_desktop.pipeline.capture import CaptureWorker
 from fer_desktop.pipeline.demo import DemoSource
 from fer_desktop.pipeline.slot import LatestSlot
@@ -186,3 +187,29 @@ def test_pipeline_modules_do_not_import_qt() -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
+
+
+def test_background_worker_runs_only_the_newest_of_a_burst() -> None:
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    done = []
+
+    def job(n: int) -> int:
+        if n == 1:
+            started.set()
+            release.wait(5)
+        return n * 10
+
+    def on_done(n: int, result: int) -> None:
+        done.append((n, result))
+        if n == 4:
+            finished.set()
+
+    worker = LatestRequestWorker(job, on_done, lambda n, e: None, "fer-test-worker")
+    worker.request(1)
+    assert started.wait(5)  # requests 2-4 arrive while job 1 runs
+    for n in (2, 3, 4):
+        worker.request(n)
+    release.set()
+    assert finished.wait(5)
+    worker.stop()
+    assert done == [(1, 10), (4, 40)] and not worker.is_alive()

@@ -29,12 +29,12 @@ class LatestRequestWorker(threading.Thread):
         self._wake = threading.Event()
         self._stopping = False
         self._lock = threading.Lock()
-        self._pending: list[Any] = []  # the newest request, or nothing
+        self._pending: tuple[Any] | None = None  # the newest request, boxed: None is a valid request
         self.start()
 
     def request(self, arg: Any) -> None:
         with self._lock:
-            self._pending[:] = [arg]
+            self._pending = (arg,)
         self._wake.set()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
@@ -51,9 +51,10 @@ class LatestRequestWorker(threading.Thread):
             if self._stopping:
                 return
             with self._lock:
-                if not self._pending:
-                    continue
-                arg = self._pending.pop()
+                pending, self._pending = self._pending, None
+            if pending is None:
+                continue
+            (arg,) = pending
             try:
                 result = self._job(arg)
             except Exception as e:
