@@ -61,7 +61,7 @@ def test_window_starts_without_a_camera_and_offers_the_demo(qtbot: QtBot, make_w
         pass
     assert probed.args == [[]]
     assert "No camera found" in window.banner.text("source")
-    buttons = [b.text() for b in window.banner.findChildren(type(window.record_button)) if b.isVisible()]
+    buttons = [b.text() for b in window.banner.findChildren(type(window.controls.record_button)) if b.isVisible()]
     assert "Start demo" in buttons and "Open video file…" in buttons
 
     window.open_source("demo")
@@ -87,7 +87,7 @@ def test_switching_model_keeps_the_video_running(qtbot: QtBot, make_window) -> N
         window.select_model("vgg19")
     assert "vgg19.safetensors" in failed.args[0] and "fer-desktop-train --model vgg19" in failed.args[0]
     assert "vgg19.safetensors" in window.banner.text("model") and "Still using ResNet18" in window.banner.text("model")
-    assert window.model_box.currentData() == "resnet18"
+    assert window.controls.model_box.currentData() == "resnet18"
     # Still classifying with the model that loaded, frame after frame.
     first = _wait_for_result(qtbot, window, lambda r: r.model == "resnet18")
     later = _wait_for_result(qtbot, window, lambda r: r.frame.index > first.frame.index + 2)
@@ -111,7 +111,7 @@ def test_switching_source_to_a_file_and_to_a_broken_file(qtbot: QtBot, make_wind
 
     window.open_source(str(face_video))
     result = _wait_for_result(qtbot, window, lambda r: r.frame.index >= 0)
-    assert window.source_box.currentData() == str(face_video)
+    assert window.controls.source_box.currentData() == str(face_video)
     assert result.frame.source_id == 2
     with qtbot.waitSignal(window.bridge.source_ended, timeout=TIMEOUT_MS):
         pass
@@ -131,7 +131,7 @@ def test_a_camera_that_disappears_is_reported(qtbot: QtBot, make_window, blank_f
     lost = SourceError("camera 0 stopped delivering frames (disconnected?)")
     window.open_source(lambda: ListSource([blank_frame] * 5, fail_with=lost, name="camera 0"))
     qtbot.waitUntil(lambda: "camera 0 stopped delivering frames" in window.banner.text("source"), timeout=TIMEOUT_MS)
-    assert "Start demo" in [b.text() for b in window.banner.findChildren(type(window.record_button))]
+    assert "Start demo" in [b.text() for b in window.banner.findChildren(type(window.controls.record_button))]
 
 
 def test_no_face_clears_the_bars(qtbot: QtBot, make_window, blank_frame: np.ndarray) -> None:
@@ -175,7 +175,7 @@ def test_recording_is_flushed_while_running_and_closing_is_fast(qtbot: QtBot, ma
     assert window.bridge.recorder is None  # nothing is recorded unless asked
     out = tmp_path / "rec.csv"
     window.start_recording(out)
-    assert window.record_button.isChecked()
+    assert window.controls.record_button.isChecked()
     qtbot.waitUntil(lambda: window.bridge.recorder.rows >= 5, timeout=TIMEOUT_MS)
 
     # Read while recording: every row written so far is already on disk, whole.

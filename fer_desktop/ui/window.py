@@ -15,8 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QInputDialog, QLabel, QMainWindow, QPushButton,
-    QSplitter, QToolBar, QVBoxLayout, QWidget,
+    QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget,
 )
 
 from fer_desktop.export import CsvRecorder, save_png, timestamped_path
@@ -25,11 +24,12 @@ from fer_desktop.inference import default_model_name, load_classifier, resolve_d
 from fer_desktop.pipeline import FaceResult, FrameResult, SourceEnd, SourceInfo, probe_cameras
 from fer_desktop.pipeline.analyzer import Detector
 from fer_desktop.pipeline.capture import SourceOpener
-from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, MAX_SMOOTHING
+from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
 from fer_desktop.pipeline.sources import DEMO
 from fer_desktop.ui.banner import MessageBanner
 from fer_desktop.ui.bridge import BackgroundJob, PipelineBridge
 from fer_desktop.ui.charts import FaceBarsChart, ProbabilityChart
+from fer_desktop.ui.controls import ControlBar
 from fer_desktop.ui.images import to_bgr
 from fer_desktop.ui.palette import MODEL_LABELS
 from fer_desktop.ui.status import PipelineStatusBar
@@ -86,7 +86,8 @@ class MainWindow(QMainWindow):
         self.camera_probe = BackgroundJob(lambda _: probe(), "fer-camera-probe", self)
         self.snapshots = BackgroundJob(lambda job: save_png(*job), "fer-snapshot", self)
 
-        self._build_controls(smoothing)
+        self.controls = ControlBar(smoothing, self)
+        self.addToolBar(self.controls)
         self._build_panels()
         self.status = PipelineStatusBar(self)
         self.setStatusBar(self.status)
@@ -101,44 +102,6 @@ class MainWindow(QMainWindow):
             self.open_source(source)
 
     # -- building -------------------------------------------------------------------------
-
-    def _build_controls(self, smoothing: float) -> None:
-        bar = QToolBar("Controls", self)
-        bar.setMovable(False)
-        self.addToolBar(bar)
-        bar.addWidget(QLabel(" Source "))
-        self.source_box = QComboBox(bar)
-        self.source_box.setMinimumContentsLength(16)
-        self.source_box.addItem("Demo (astronaut)", DEMO)
-        bar.addWidget(self.source_box)
-        self.file_button = QPushButton("Open video file…", bar)
-        self.url_button = QPushButton("Stream URL…", bar)
-        self.cameras_button = QPushButton("Find cameras", bar)
-        for button in (self.file_button, self.url_button, self.cameras_button):
-            bar.addWidget(button)
-        bar.addSeparator()
-        bar.addWidget(QLabel(" Model "))
-        self.model_box = QComboBox(bar)
-        for name, label in MODEL_LABELS.items():
-            self.model_box.addItem(label, name)
-        bar.addWidget(self.model_box)
-        bar.addSeparator()
-        bar.addWidget(QLabel(" Smoothing "))
-        self.smoothing_box = QDoubleSpinBox(bar)
-        self.smoothing_box.setRange(0.0, MAX_SMOOTHING)
-        self.smoothing_box.setSingleStep(0.05)
-        self.smoothing_box.setValue(smoothing)
-        self.smoothing_box.setToolTip("weight each face keeps from its previous frames: 0 shows every frame's own "
-                                      "output, higher is steadier but slower to follow a change")
-        bar.addWidget(self.smoothing_box)
-        bar.addSeparator()
-        self.record_button = QPushButton("● Record", bar)
-        self.record_button.setCheckable(True)
-        self.record_button.setToolTip("write one CSV row per face per processed frame")
-        self.snapshot_button = QPushButton("Snapshot", bar)
-        self.snapshot_button.setToolTip("save the window as a PNG")
-        bar.addWidget(self.record_button)
-        bar.addWidget(self.snapshot_button)
 
     def _build_panels(self) -> None:
         self.banner = MessageBanner(self)
@@ -182,14 +145,14 @@ class MainWindow(QMainWindow):
         self.camera_probe.failed.connect(lambda _, error: self._cameras_probed([]))
         self.snapshots.done.connect(self._snapshot_written)
         self.snapshots.failed.connect(lambda _, error: self.banner.show_message("snapshot", f"Snapshot not saved: {error}"))
-        self.source_box.activated.connect(lambda i: self.open_source(self.source_box.itemData(i)))
-        self.file_button.clicked.connect(self.choose_file)
-        self.url_button.clicked.connect(self.choose_url)
-        self.cameras_button.clicked.connect(self.refresh_cameras)
-        self.model_box.activated.connect(lambda i: self.select_model(self.model_box.itemData(i)))
-        self.smoothing_box.valueChanged.connect(self._set_smoothing)
-        self.record_button.toggled.connect(self._record_toggled)
-        self.snapshot_button.clicked.connect(self.choose_snapshot_file)
+        self.controls.source_chosen.connect(self.open_source)
+        self.controls.file_requested.connect(self.choose_file)
+        self.controls.url_requested.connect(self.choose_url)
+        self.controls.cameras_requested.connect(self.refresh_cameras)
+        self.controls.model_chosen.connect(self.select_model)
+        self.controls.smoothing_changed.connect(self._set_smoothing)
+        self.controls.record_toggled.connect(self._record_toggled)
+        self.controls.snapshot_requested.connect(self.choose_snapshot_file)
         self.video.face_clicked.connect(self._select_face)
 
     # -- sources --------------------------------------------------------------------------
@@ -199,7 +162,7 @@ class MainWindow(QMainWindow):
         self._source_spec = spec if isinstance(spec, str) else None
         self._source_id = self.bridge.pipeline.open(spec)
         if isinstance(spec, str):
-            self._select_source_entry(spec)
+            self.controls.show_source(spec)
         self.banner.clear("source")
         self.video.clear(f"Opening {spec}…")
         self._show_no_face()
@@ -216,19 +179,13 @@ class MainWindow(QMainWindow):
 
     def refresh_cameras(self) -> None:
         """Probe the camera indices in a background job; ``cameras_found`` reports them."""
-        self.cameras_button.setEnabled(False)
+        self.controls.cameras_button.setEnabled(False)
         self.camera_probe.request()
 
     def _cameras_probed(self, cameras: list[int]) -> None:
-        self.cameras_button.setEnabled(True)
-        for i in reversed(range(self.source_box.count())):
-            if str(self.source_box.itemData(i)).isdigit():
-                self.source_box.removeItem(i)
-        for n, index in enumerate(cameras):
-            self.source_box.insertItem(n, f"Camera {index}", str(index))
+        self.controls.show_cameras(cameras)
         if self._source_id:
-            if self._source_spec is not None:
-                self._select_source_entry(self._source_spec)
+            pass  # a source is open already: the list is refreshed, nothing else changes
         elif cameras:
             self.open_source(str(cameras[0]))
         else:
@@ -239,14 +196,6 @@ class MainWindow(QMainWindow):
     def _offer_other_sources(self, text: str, kind: str = "error") -> None:
         actions = [("Start demo", lambda: self.open_source(DEMO)), ("Open video file…", self.choose_file)]
         self.banner.show_message("source", text, kind, actions)
-
-    def _select_source_entry(self, spec: str) -> None:
-        index = self.source_box.findData(spec)
-        if index < 0:
-            self.source_box.addItem(Path(spec).name if "://" not in spec else spec, spec)
-            index = self.source_box.count() - 1
-            self.source_box.setItemData(index, spec, Qt.ItemDataRole.ToolTipRole)
-        self.source_box.setCurrentIndex(index)
 
     def _source_opened(self, info: SourceInfo) -> None:
         if info.source_id == self._source_id:
@@ -271,7 +220,7 @@ class MainWindow(QMainWindow):
     def select_model(self, name: str) -> None:
         """Load ``name`` in the background; the current model keeps running until it is ready."""
         self._wanted_model = name
-        self._set_model_box(name)
+        self.controls.show_model(name)
         self._show_engine(loading=name)
         self.loader.request(name)
 
@@ -289,16 +238,13 @@ class MainWindow(QMainWindow):
             return
         self._wanted_model = self.model
         if self.model is not None:
-            self._set_model_box(self.model)
+            self.controls.show_model(self.model)
             fallback = f"Still using {MODEL_LABELS[self.model]}."
         else:
             fallback = "Faces are found but not classified until a model loads."
         self.banner.show_message("model", f"{MODEL_LABELS[name]} cannot be used. {error}. {fallback}")
         self._show_engine()
         self.model_failed.emit(str(error))
-
-    def _set_model_box(self, name: str) -> None:
-        self.model_box.setCurrentIndex(self.model_box.findData(name))
 
     def _show_engine(self, loading: str | None = None) -> None:
         text = MODEL_LABELS[self.model] if self.model else "no model"
@@ -364,7 +310,7 @@ class MainWindow(QMainWindow):
         if path:
             self.start_recording(Path(path))
         else:
-            self._set_record_button(False)
+            self.controls.show_recording(False)
 
     def start_recording(self, path: Path) -> None:
         """From now on every processed frame adds one row per face to ``path``."""
@@ -373,12 +319,12 @@ class MainWindow(QMainWindow):
             recorder = CsvRecorder(path)
         except OSError as e:
             self.banner.show_message("recording", f"Cannot record to {path}: {e.strerror or e}")
-            self._set_record_button(False)
+            self.controls.show_recording(False)
             return
         self._output_dir = Path(path).parent
         self.banner.clear("recording")
         self.bridge.recorder = recorder
-        self._set_record_button(True)
+        self.controls.show_recording(True)
         self._refresh_status()
 
     def stop_recording(self) -> None:
@@ -386,13 +332,8 @@ class MainWindow(QMainWindow):
         if recorder is not None:
             recorder.close()
             self.status.showMessage(f"Recorded {recorder.rows} rows to {recorder.path}", 10_000)
-        self._set_record_button(False)
+        self.controls.show_recording(False)
         self.status.show_recording("")
-
-    def _set_record_button(self, on: bool) -> None:
-        self.record_button.blockSignals(True)
-        self.record_button.setChecked(on)
-        self.record_button.blockSignals(False)
 
     def choose_snapshot_file(self) -> None:
         suggestion = timestamped_path(self._output_dir, "fer-desktop", ".png")
