@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.source:
             parser.error("--headless needs --source")
         return run_headless_command(args, model, device)
+    if args.csv or args.summary or args.max_frames:
+        parser.error("--csv, --summary and --max-frames go with --headless (in the window, use Record)")
     from fer_desktop.ui.window import run_window
 
     return run_window(source=args.source, model=model, device=device, weights_dir=args.weights,

@@ -52,7 +52,10 @@ def describe_faces(result: FrameResult) -> str:
 
 
 class MainWindow(QMainWindow):
-    """``source`` None: probe the cameras and open the first, or say there is none."""
+    """``source`` None: probe the cameras and open the first, or say there is none.
+
+    ``probe`` and ``detector_factory`` are there for tests, which have no camera and may fake faces.
+    """
 
     chart_updated = Signal(object)  # the FrameResult the charts now show (frame-to-chart benchmarks)
     model_changed = Signal(str)  # a model was loaded and is in use
@@ -97,9 +100,10 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(self._refresh_status)
         self._status_timer.start(STATUS_INTERVAL_MS)
         self.select_model(self._wanted_model)
-        self.refresh_cameras()
-        if source is not None:
-            self.open_source(source)
+        if source is None:
+            self.refresh_cameras()
+        else:
+            self.open_source(source)  # no probing: it could fight the capture worker over the camera
 
     # -- building -------------------------------------------------------------------------
 
