@@ -67,7 +67,7 @@ def run_headless_command(args: argparse.Namespace, model: str, device: str) -> i
         classifier = load_classifier(model, device, args.weights)
         summary = run_headless(args.source, classifier, args.csv, smoothing=args.smoothing,
                                max_frames=args.max_frames, progress=True)
-    except (WeightsError, SourceError, RuntimeError) as e:
+    except (WeightsError, SourceError, RuntimeError, OSError) as e:
         print(f"fer-desktop: {e}", file=sys.stderr)
         return 2
     if args.summary is not None:

@@ -98,3 +98,15 @@ def test_an_unreadable_video_is_one_clear_error(weights_dir: Path, tmp_path: Pat
 def test_headless_demo_needs_no_file(weights_dir: Path) -> None:
     summary = run_headless("demo", load_classifier("squeezenet", "cpu", weights_dir), max_frames=12)
     assert summary.frames == 12 and summary.frames_with_face == 12 and summary.source == "Demo (astronaut)"
+
+
+class BrokenClassifier:
+    name = "broken"
+
+    def predict(self, faces):
+        raise RuntimeError("CUDA error: device-side assert triggered")
+
+
+def test_a_failing_model_stops_a_headless_run_with_its_message(face_video: Path, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="frame 0 could not be processed: RuntimeError: CUDA error"):
+        run_headless(str(face_video), BrokenClassifier(), tmp_path / "out.csv")

@@ -201,3 +201,12 @@ def test_snapshot_saves_the_window_as_png(qtbot: QtBot, make_window, tmp_path: P
     image = cv2.imread(str(path))
     assert image is not None and image.shape[1] == window.width() and image.shape[0] == window.height()
     assert not list(tmp_path.glob("*partial*"))
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_recording_that_cannot_be_written_is_one_clear_message(qtbot: QtBot, make_window) -> None:
+    window = make_window()
+    window.start_recording(Path("/dev/full"))
+    assert "Cannot record to /dev/full" in window.banner.text("recording")
+    assert window.bridge.recorder is None and not window.controls.record_button.isChecked()
+    _wait_for_classified_face(qtbot, window)  # and the video goes on

@@ -27,7 +27,11 @@ class CsvRecorder:
         self.rows = 0
         self._lock = threading.Lock()
         self._file: io.TextIOBase | None = open(self.path, "w", newline="", encoding="utf-8")
-        self._emit([CSV_COLUMNS])
+        try:
+            self._emit([CSV_COLUMNS])
+        except OSError:
+            self.close()
+            raise
 
     def write(self, result: FrameResult) -> int:
         """Append the rows of one frame; returns how many (0 once closed)."""

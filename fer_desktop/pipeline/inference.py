@@ -47,14 +47,14 @@ class InferenceWorker(threading.Thread):
                     continue
                 try:
                     result = self._analyzer.analyze(item)
-                except Exception as e:  # one bad frame or model call must not end the live view
-                    message = f"frames cannot be analysed: {type(e).__name__}: {e}"
+                    self._stats.add_result(result)
+                    self._on_result(result)  # a recorder writes here: a full disk lands below too
+                except Exception as e:  # one bad frame, model call or write must not end the live view
+                    message = f"{type(e).__name__}: {e}"
                     if message != last_error:  # once per fault, not once per frame
-                        self._on_error(message)
+                        self._on_error(f"frame {item.index} could not be processed: {message}")
                     last_error = message
                     continue
                 last_error = None
-                self._stats.add_result(result)
-                self._on_result(result)
         finally:
             self._analyzer.close()

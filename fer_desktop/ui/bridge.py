@@ -25,6 +25,7 @@ class PipelineBridge(QObject):
     source_opened = Signal(object)  # SourceInfo
     source_ended = Signal(object)  # SourceEnd
     failed = Signal(str)
+    recording_failed = Signal(str)  # the recorder could not write and was closed
 
     def __init__(self, parent: QObject | None = None, **pipeline_options: Any) -> None:
         super().__init__(parent)
@@ -54,7 +55,12 @@ class PipelineBridge(QObject):
     def _on_result(self, result: FrameResult) -> None:
         recorder = self.recorder
         if recorder is not None:
-            recorder.write(result)
+            try:
+                recorder.write(result)
+            except OSError as e:
+                self.recorder = None
+                recorder.close()
+                self.recording_failed.emit(f"Recording to {recorder.path} stopped: {e.strerror or e}")
         if not self._results.put(result):
             self.result_ready.emit()
 

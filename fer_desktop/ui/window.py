@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.bridge.source_opened.connect(self._source_opened)
         self.bridge.source_ended.connect(self._source_ended)
         self.bridge.failed.connect(lambda message: self.banner.show_message("pipeline", message))
+        self.bridge.recording_failed.connect(self._recording_failed)
         self.loader.done.connect(self._model_loaded)
         self.loader.failed.connect(self._model_not_loaded)
         self.camera_probe.done.connect(lambda _, cameras: self._cameras_probed(cameras))
@@ -338,6 +339,10 @@ class MainWindow(QMainWindow):
             self.status.showMessage(f"Recorded {recorder.rows} rows to {recorder.path}", 10_000)
         self.controls.show_recording(False)
         self.status.show_recording("")
+
+    def _recording_failed(self, message: str) -> None:
+        self.stop_recording()
+        self.banner.show_message("recording", message)
 
     def choose_snapshot_file(self) -> None:
         suggestion = timestamped_path(self._output_dir, "fer-desktop", ".png")
