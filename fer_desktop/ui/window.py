@@ -166,10 +166,10 @@ class MainWindow(QMainWindow):
         """Read a camera index, video file, stream URL or ``demo`` (or a source a test makes)."""
         self._source_spec = spec if isinstance(spec, str) else None
         self._source_id = self.bridge.pipeline.open(spec)
-        if isinstance(spec, str):
-            self.controls.show_source(spec)
+        if self._source_spec is not None:
+            self.controls.show_source(self._source_spec)
         self.banner.clear("source")
-        self.video.clear(f"Opening {spec}…")
+        self.video.clear(f"Opening {self._source_spec or 'the source'}…")
         self._show_no_face()
 
     def choose_file(self) -> None:
@@ -189,13 +189,12 @@ class MainWindow(QMainWindow):
 
     def _cameras_probed(self, cameras: list[int]) -> None:
         self.controls.show_cameras(cameras)
-        if self._source_id:
-            pass  # a source is open already: the list is refreshed, nothing else changes
-        elif cameras:
-            self.open_source(str(cameras[0]))
-        else:
-            self.video.clear("No camera found")
-            self._offer_other_sources("No camera found. Watch the built-in demo, or open a video file.", kind="info")
+        if not self._source_id:  # at start-up; later probes only refresh the list
+            if cameras:
+                self.open_source(str(cameras[0]))
+            else:
+                self.video.clear("No camera found")
+                self._offer_other_sources("No camera found. Watch the built-in demo, or open a video file.", "info")
         self.cameras_found.emit(cameras)
 
     def _offer_other_sources(self, text: str, kind: str = "error") -> None:
