@@ -1,0 +1,91 @@
+"""Faces in a frame: MediaPipe's BlazeFace short-range detector, shipped in ``assets/``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import mediapipe as mp
+import numpy as np
+from mediapipe.tasks.python.core.base_options import BaseOptions
+from mediapipe.tasks.python.vision import FaceDetector as _MpFaceDetector
+from mediapipe.tasks.python.vision import FaceDetectorOptions, RunningMode
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "face_detection_short_range.tflite"
+
+
+@dataclass(frozen=True)
+class Face:
+    """A detector box in frame pixels (top-left corner and size) and its confidence.
+
+    MediaPipe clamps x and y at 0 but not the far edges (docs/framing.md).
+    """
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+
+
+def as_rgb(frame: np.ndarray) -> np.ndarray:
+    """A BGR or grayscale uint8 frame as contiguous RGB, the layout MediaPipe reads."""
+    if frame.dtype != np.uint8 or not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3)):
+        raise ValueError(f"expected an (H, W) or (H, W, 3) uint8 frame, got {frame.shape} {frame.dtype}")
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB if frame.ndim == 2 else cv2.COLOR_BGR2RGB)
+
+
+class FaceDetector:
+    """Finds faces in BGR (or grayscale) frames; close it explicitly or use it as a context manager.
+
+    One instance per thread: the underlying task runs one image at a time.
+    """
+
+    def __init__(self, model_path: Path | str = DEFAULT_MODEL, min_score: float = 0.5) -> None:
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise FileNotFoundError(
+                f"{model_path}: face detector model not found; it ships in the repository's assets/ folder "
+                f"(restore it with `git checkout -- assets/{model_path.name}`)"
+            )
+        options = FaceDetectorOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=RunningMode.IMAGE,
+            min_detection_confidence=min_score,
+        )
+        self._task: _MpFaceDetector | None = _MpFaceDetector.create_from_options(options)
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Face]:
+        """Every face above ``min_score``, most confident first."""
+        if self._task is None:
+            raise RuntimeError("FaceDetector is closed")
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=as_rgb(frame_bgr))
+        faces = [
+            Face(
+                float(d.bounding_box.origin_x),
+                float(d.bounding_box.origin_y),
+                float(d.bounding_box.width),
+                float(d.bounding_box.height),
+                float(d.categories[0].score),
+            )
+            for d in self._task.detect(image).detections
+        ]
+        return sorted(faces, key=lambda f: f.score, reverse=True)
+
+    def close(self) -> None:
+        """Release the native detector; safe to call twice."""
+        # Not left to the garbage collector: at interpreter exit MediaPipe's own
+        # finaliser runs after its worker threads are gone and prints a traceback.
+        if self._task is not None:
+            self._task.close()
+            self._task = None
+
+    def __enter__(self) -> FaceDetector:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

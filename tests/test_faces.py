@@ -1,0 +1,111 @@
+"""The face stage: detection on a known photo, FER-2013 framing and cropping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from fer_desktop.faces import FER_DX, FER_DY, FER_SCALE, Face, FaceDetector, crop_box, crop_faces, fer_box
+
+
+@pytest.fixture(scope="module")
+def detector() -> Iterator[FaceDetector]:
+    with FaceDetector() as d:
+        yield d
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+def test_finds_the_astronaut(detector: FaceDetector, astronaut: np.ndarray) -> None:
+    faces = detector.detect(astronaut)
+    assert len(faces) == 1
+    f = faces[0]
+    # Her face spans roughly x 180-270, y 80-180 of the 512x512 photo.
+    assert 200 < f.x + f.w / 2 < 250 and 105 < f.y + f.h / 2 < 155
+    assert 70 < f.w < 120 and 70 < f.h < 120 and f.score > 0.8
+
+
+def test_grayscale_frames_work(detector: FaceDetector, astronaut: np.ndarray) -> None:
+    assert len(detector.detect(cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY))) == 1
+
+
+def test_no_faces_in_blank_or_camera_noise(detector: FaceDetector) -> None:
+    noise = np.random.default_rng(0).normal(128, 20, (480, 640, 3)).clip(0, 255).astype(np.uint8)
+    assert detector.detect(np.zeros((480, 640, 3), np.uint8)) == []
+    assert detector.detect(noise) == []
+
+
+def test_missing_model_is_named(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="nothing.tflite"):
+        FaceDetector(tmp_path / "nothing.tflite")
+
+
+def test_closed_detector_refuses_work() -> None:
+    d = FaceDetector()
+    d.close()
+    d.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        d.detect(np.zeros((64, 64, 3), np.uint8))
+
+
+def test_constants_are_the_measured_ones() -> None:
+    # The boxes below were worked out by hand from these values (docs/framing.md).
+    assert (FER_SCALE, FER_DX, FER_DY) == (1.19, 0.0, -0.10)
+
+
+@pytest.mark.parametrize(
+    "face, box",
+    [
+        # side 1.19 * 200 = 238; centre (100, 100 - 20); corner (100 - 119, 80 - 119)
+        (Face(0, 0, 200, 200, 1.0), (-19, -39, 219, 199)),
+        # side 1.19 * 81 = 96.4 -> 96; centre (50.5, 60.5 - 8.1 = 52.4); corner (2.5 -> 3, 4.4 -> 4)
+        (Face(10, 20, 81, 81, 0.9), (3, 4, 99, 100)),
+        # mean side 62 -> 73.8 -> 74; centre (332, 230 - 6.2 = 223.8); corner (295, 186.8 -> 187)
+        (Face(300, 200, 64, 60, 0.7), (295, 187, 369, 261)),
+    ],
+)
+def test_fer_box_by_hand(face: Face, box: tuple[int, int, int, int]) -> None:
+    assert fer_box(face) == box
+
+
+def test_crop_shape_and_order(astronaut: np.ndarray) -> None:
+    faces = [Face(177, 82, 95, 95, 0.9), Face(300, 300, 60, 60, 0.6)]
+    crops = crop_faces(astronaut, faces)
+    assert crops.shape == (2, 48, 48) and crops.dtype == np.uint8
+    for crop, face in zip(crops, faces):
+        np.testing.assert_array_equal(crop, crop_box(astronaut, fer_box(face)))
+    assert not np.array_equal(crops[0], crops[1])
+
+
+def test_no_faces_no_crops(astronaut: np.ndarray) -> None:
+    crops = crop_faces(astronaut, [])
+    assert crops.shape == (0, 48, 48) and crops.dtype == np.uint8
+
+
+def test_crop_past_the_frame_repeats_its_edge() -> None:
+    frame = np.tile(np.arange(0, 240, 2, dtype=np.uint8), (120, 1))  # brightens to the right
+    crop = crop_box(frame, (-48, 24, 48, 120))  # left half outside the frame
+    assert crop.shape == (48, 48)
+    # Equalisation maps equal pixels to equal pixels, so the padded half stays flat.
+    assert (crop[:, :23] == crop[0, 0]).all()
+    assert crop[0, -1] > crop[0, 0]
+
+
+def test_box_wholly_outside_is_an_error() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        crop_box(np.zeros((100, 100), np.uint8), (200, 200, 248, 248))
+
+
+def test_exact_box_gives_back_the_face() -> None:
+    face = cv2.equalizeHist(cv2.resize(np.random.default_rng(1).integers(0, 256, (12, 12), np.uint8), (48, 48)))
+    frame = cv2.cvtColor(np.pad(cv2.resize(face, (192, 192), interpolation=cv2.INTER_CUBIC), 40, "edge"),
+                         cv2.COLOR_GRAY2BGR)
+    crop = crop_box(frame, (40, 40, 232, 232))
+    assert np.abs(crop.astype(int) - face).mean() < 6
