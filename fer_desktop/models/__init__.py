@@ -21,8 +21,8 @@ from fer_desktop.models.vgg import VGG
 class ModelSpec:
     name: str
     input_size: int  # side of the square crop taken from the 48x48 face
-    mean: float = 0.5077  # FER-2013 training-set pixel mean, on a 0-1 scale
-    std: float = 0.2550
+    mean: float = 0.5136  # FER-2013 training-set pixel mean and std, on a 0-1 scale
+    std: float = 0.3067
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -62,6 +62,7 @@ class SqueezeNet(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
+        nn.init.normal_(self.head[1].weight, std=0.01)  # small logits at the start, as in the original SqueezeNet
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)

@@ -1,0 +1,1 @@
+"""Training and evaluation of the fer-desktop models on FER-2013."""

@@ -1,0 +1,67 @@
+"""Batched augmentation of uint8 faces on the training device.
+
+Crop, flip, rotation, scale and shift are folded into one affine grid per image
+and applied with a single ``grid_sample`` for the whole batch; random erasing
+is a mask. Random parameters are drawn on the CPU from the caller's generator,
+so a run is reproducible on any device.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class AugmentConfig:
+    crop: bool = True  # random crop of the model's input size (shift when it is the full face)
+    flip: bool = True  # horizontal mirror, half of the images
+    affine: bool = True  # small rotation and scale
+    degrees: float = 10.0  # rotation range, +-
+    scale: float = 0.10  # zoom range, +-
+    erase: float = 0.25  # probability of random erasing per image (0 turns it off)
+
+
+def augment(x: torch.Tensor, size: int, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+    """(N, 1, H, W) float faces to (N, 1, size, size) augmented crops."""
+    n, _, h, w = x.shape
+    rnd = lambda *shape: torch.rand(*shape, generator=gen)  # noqa: E731
+    # Output pixel grid -> input pixel grid, in grid_sample's normalised coordinates.
+    rel = size / w
+    angle = (rnd(n) * 2 - 1) * math.radians(cfg.degrees) if cfg.affine else torch.zeros(n)
+    zoom = 1 + (rnd(n) * 2 - 1) * cfg.scale if cfg.affine else torch.ones(n)
+    mirror = torch.where(rnd(n) < 0.5, -1.0, 1.0) if cfg.flip else torch.ones(n)
+    if cfg.crop:
+        room = (w - size) / w if size < w else 0.125  # full-size input: shift up to 1/8 either way
+        shift = (rnd(n, 2) * 2 - 1) * room
+    else:
+        shift = torch.zeros(n, 2)
+    cos, sin = torch.cos(angle) * rel / zoom, torch.sin(angle) * rel / zoom
+    theta = torch.stack(
+        [torch.stack([cos * mirror, -sin, shift[:, 0]], 1), torch.stack([sin * mirror, cos, shift[:, 1]], 1)], 1
+    ).to(x.device)
+    grid = F.affine_grid(theta, [n, 1, size, size], align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if cfg.erase > 0:
+        out = random_erase(out, cfg.erase, gen)
+    return out
+
+
+def random_erase(x: torch.Tensor, p: float, gen: torch.Generator, fill: float = 0.0) -> torch.Tensor:
+    """Blank a random rectangle (2-25% of the area) in a fraction p of the images."""
+    n, _, h, w = x.shape
+    rnd = torch.rand(n, 5, generator=gen)
+    area = (0.02 + rnd[:, 0] * 0.23) * h * w
+    aspect = torch.exp((rnd[:, 1] * 2 - 1) * math.log(3.0))
+    eh = (area * aspect).sqrt().clamp(1, h)
+    ew = (area / aspect).sqrt().clamp(1, w)
+    y0 = rnd[:, 2] * (h - eh)
+    x0 = rnd[:, 3] * (w - ew)
+    ys = torch.arange(h).view(1, h, 1)
+    xs = torch.arange(w).view(1, 1, w)
+    mask = (ys >= y0.view(n, 1, 1)) & (ys < (y0 + eh).view(n, 1, 1)) & (xs >= x0.view(n, 1, 1)) & (xs < (x0 + ew).view(n, 1, 1))
+    mask &= (rnd[:, 4] < p).view(n, 1, 1)
+    return x.masked_fill(mask.unsqueeze(1).to(x.device), fill)

@@ -1,0 +1,44 @@
+"""Batched probabilities of a model over many faces, single-crop or ten-crop."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from fer_desktop.models import ModelSpec
+from fer_desktop.preprocess import as_tensor, center_crop, normalize, ten_crop
+
+
+@torch.inference_mode()
+def predict_probs(
+    model: nn.Module, spec: ModelSpec, faces: np.ndarray, device: str = "cpu", tta: bool = False, batch: int = 256,
+    amp: bool = False,
+) -> np.ndarray:
+    """(N, 48, 48) uint8 faces to (N, 7) probabilities; ``tta`` averages the ten crops.
+
+    ``amp`` (bf16) is for validation during training; reported figures use fp32, as the app does.
+    """
+    model.eval()
+    out = []
+    for i in range(0, len(faces), batch):
+        x = as_tensor(faces[i : i + batch]).to(device)
+        crops = ten_crop(x, spec.input_size) if tta else center_crop(x, spec.input_size).unsqueeze(0)
+        t, n = crops.shape[:2]
+        inp = normalize(crops.reshape(t * n, *crops.shape[2:]), spec).contiguous(memory_format=torch.channels_last)
+        with autocast(device, amp):
+            p = model(inp).float().softmax(1)
+        out.append(p.view(t, n, -1).mean(0).cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, 7), np.float32)
+
+
+def bf16_supported(device: str) -> bool:
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    return device == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def autocast(device: str, enabled: bool = True) -> torch.autocast:
+    """bf16 autocast where the hardware has it, else a no-op context."""
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    return torch.autocast(kind, dtype=torch.bfloat16, enabled=enabled and bf16_supported(device))

@@ -1,0 +1,344 @@
+"""fer-desktop-train: train a model on FER-2013 and write the weights the app loads.
+
+    fer-desktop-train --model squeezenet --data ../shared/data/fer2013.zip
+
+One straight loop: data held as one uint8 tensor on the device, batched
+augmentation, bf16 autocast where the hardware has it, selection on PublicTest
+only, an atomic checkpoint every epoch and exact ``--resume``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from fer_desktop.emotions import EMOTIONS
+from fer_desktop.inference import resolve_device
+from fer_desktop.models import ARCHITECTURES, ENSEMBLE_MEMBERS, MODEL_NAMES, SPECS, count_parameters, create_model
+from fer_desktop.preprocess import normalize
+from fer_desktop.weights import (
+    DEFAULT_WEIGHTS_DIR, WeightsError, load_ensemble, load_model, load_named, save_ensemble, save_weights,
+)
+from trainer.augment import AugmentConfig, augment
+from trainer.data import DataError, FerData, load_fer
+from trainer.predict import autocast, bf16_supported, predict_probs
+from trainer.report import write_report
+
+
+@dataclass
+class TrainConfig:
+    model: str = "squeezenet"  # squeezenet | resnet18 | vgg19 | ensemble (trains both members, then fuses)
+    data: str = ""  # FER-2013: the Kaggle folder, its .zip, or fer2013.csv
+    out: str = "runs"  # each model's run goes to OUT/<model>/: checkpoint, best weights, report
+    epochs: int = 60
+    batch_size: int = 128
+    lr: float = 0.05  # peak learning rate; SGD with Nesterov momentum, cosine decay after warm-up
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.1
+    class_weights: bool = False  # weight classes by 1/sqrt(frequency): disgust has 436 training images
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    teacher: str = ""  # distil from this model: a name in weights/, or a .safetensors / ensemble .json path
+    kd_alpha: float = 0.7  # share of the distillation term in the loss
+    kd_temperature: float = 4.0
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # bf16 autocast where the hardware supports it
+    seed: int = 0
+    threads: int = 0  # CPU threads for torch; 0 = all cores
+    limit: int = 0  # use only N random training images (smoke tests); 0 = all
+    stop_after: int = 0  # end this invocation after N epochs; continue later with --resume; 0 = run to the end
+    resume: bool = False  # continue the interrupted run in OUT/<model>/ exactly
+
+
+# ---------------------------------------------------------------- command line
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    p = argparse.ArgumentParser(prog="fer-desktop-train", description=__doc__.split("\n\n")[0])
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "augment":
+            for a in dataclasses.fields(AugmentConfig):
+                _add(p, f"aug_{a.name}", getattr(defaults.augment, a.name))
+        else:
+            _add(p, f.name, getattr(defaults, f.name))
+    p.set_defaults()
+    args = vars(p.parse_args(argv))
+    aug = AugmentConfig(**{a.name: args.pop(f"aug_{a.name}") for a in dataclasses.fields(AugmentConfig)})
+    cfg = TrainConfig(**args, augment=aug)
+    if cfg.model not in MODEL_NAMES:
+        p.error(f"--model must be one of {', '.join(MODEL_NAMES)}")
+    if not cfg.data:
+        p.error("--data is required: the FER-2013 Kaggle folder, its .zip, or fer2013.csv")
+    return cfg
+
+
+def _add(p: argparse.ArgumentParser, name: str, default) -> None:
+    flag = "--" + name.replace("_", "-")
+    if isinstance(default, bool):
+        p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=default)
+    else:
+        p.add_argument(flag, dest=name, type=type(default), default=default)
+
+
+def config_from_dict(d: dict) -> TrainConfig:
+    d = dict(d)
+    return TrainConfig(**{**d, "augment": AugmentConfig(**d.get("augment", {}))})
+
+
+# ---------------------------------------------------------------- helpers
+
+def get_lr(step: int, total: int, warmup: int, peak: float) -> float:
+    """Linear warm-up, then cosine decay to zero."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def class_weights(labels: np.ndarray) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=len(EMOTIONS)).astype(np.float64)
+    w = 1 / np.sqrt(np.maximum(counts, 1))
+    return torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)
+
+
+def atomic_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def describe_data(path: str) -> str:
+    return f"FER-2013 ({Path(path).name}): train split, selected on PublicTest"
+
+
+def load_teacher(ref: str) -> tuple[torch.nn.Module, object]:
+    """A teacher by weights name (looked up in weights/) or by file path."""
+    path = Path(ref)
+    if path.suffix == ".json":
+        model, spec, _ = load_ensemble(path)
+    elif path.suffix == ".safetensors":
+        model, spec, _ = load_model(path)
+    elif ref in MODEL_NAMES:
+        model, spec, _ = load_named(ref, DEFAULT_WEIGHTS_DIR)
+    else:
+        raise WeightsError(f"{ref}: no such teacher; name a model in weights/ or a .safetensors / ensemble .json file")
+    return model, spec
+
+
+def teacher_log_probs(cfg: TrainConfig, run_dir: Path, images: np.ndarray, device: str) -> torch.Tensor:
+    """The teacher's ten-crop log-probabilities on the training images, computed once per run."""
+    cache = run_dir / "teacher_log_probs.npy"
+    if cache.is_file():
+        lp = np.load(cache)
+        if len(lp) == len(images):
+            return torch.from_numpy(lp)
+    model, spec = load_teacher(cfg.teacher)
+    print(f"distillation: computing {cfg.teacher} ten-crop probabilities on {len(images)} training faces", file=sys.stderr)
+    probs = predict_probs(model.to(device), spec, images, device, tta=True, amp=cfg.amp)
+    lp = np.log(np.clip(probs, 1e-8, 1)).astype(np.float32)
+    np.save(cache, lp)
+    return torch.from_numpy(lp)
+
+
+# ---------------------------------------------------------------- training
+
+def train(cfg: TrainConfig) -> Path:
+    """Train one architecture; returns its run folder. Resumable at any epoch boundary."""
+    if cfg.model == "ensemble":
+        return train_ensemble(cfg)
+    run_dir = Path(cfg.out) / cfg.model
+    ckpt_path = run_dir / "checkpoint.pt"
+    device = resolve_device(cfg.device)
+    state = None
+    if cfg.resume:
+        if not ckpt_path.is_file():
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}; start the run without --resume")
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        saved = config_from_dict(state["config"])
+        cfg = dataclasses.replace(saved, device=cfg.device, threads=cfg.threads, stop_after=cfg.stop_after, resume=True)
+    elif ckpt_path.is_file():
+        raise SystemExit(f"{run_dir} already holds a run: pass --resume to continue it, or --out to start a new one")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if device == "cpu":
+        torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+
+    data = load_fer(cfg.data)
+    train_x, train_y = data.select("train")
+    val_x, val_y = data.select("public")
+    if cfg.limit:
+        keep = np.random.default_rng(cfg.seed).permutation(len(train_y))[: cfg.limit]  # files come sorted by class
+        train_x, train_y = train_x[keep], train_y[keep]
+    if len(train_y) < cfg.batch_size or len(val_y) == 0:
+        raise SystemExit(
+            f"{cfg.data}: {len(train_y)} training and {len(val_y)} PublicTest faces; training needs at least "
+            f"one batch ({cfg.batch_size}) of training faces and some PublicTest faces to select on"
+        )
+    for note in data.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if data.skipped:
+        print(f"skipped {data.skipped} unreadable images or rows", file=sys.stderr)
+
+    spec = SPECS[cfg.model]
+    model = create_model(cfg.model).to(device).to(memory_format=torch.channels_last)
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    opt = torch.optim.SGD(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+    )
+    start_epoch, best_acc, history = 0, 0.0, []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start_epoch, best_acc, history = state["epoch"], state["best_acc"], state["history"]
+        print(f"resuming {run_dir} after epoch {start_epoch}/{cfg.epochs} (best PublicTest {best_acc:.2%})", file=sys.stderr)
+    else:
+        (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+        (run_dir / "command.txt").write_text(shlex.join(["fer-desktop-train", *sys.argv[1:]]) + "\n")
+
+    x_all = torch.from_numpy(train_x).unsqueeze(1).to(device)  # uint8 on the device: 66 MB for FER-2013
+    y_all = torch.from_numpy(train_y).to(device)
+    soft = teacher_log_probs(cfg, run_dir, train_x, device).to(device) if cfg.teacher else None
+    weight = class_weights(train_y).to(device) if cfg.class_weights else None
+    steps_per_epoch = len(train_y) // cfg.batch_size  # drop the ragged last batch: constant shapes
+    total_steps = steps_per_epoch * cfg.epochs
+    warmup = int(cfg.warmup_epochs * steps_per_epoch)
+    amp_on = cfg.amp and bf16_supported(device)
+    n_params = count_parameters(model)
+    print(
+        f"{cfg.model}: {n_params / 1e6:.2f} M parameters · {len(train_y)} train / {len(val_y)} PublicTest faces · "
+        f"{device}{' bf16' if amp_on else ' fp32'} · {cfg.epochs} epochs of {steps_per_epoch} steps",
+        file=sys.stderr,
+    )
+
+    end_epoch = cfg.epochs if not cfg.stop_after else min(cfg.epochs, start_epoch + cfg.stop_after)
+    for epoch in range(start_epoch, end_epoch):
+        # Every epoch's randomness derives from (seed, epoch): a resumed run repeats it exactly.
+        torch.manual_seed(cfg.seed * 100_003 + epoch)
+        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        perm = torch.randperm(len(train_y), generator=gen).to(device)
+        model.train()
+        t0 = time.perf_counter()
+        loss_sum = correct = seen = 0
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", file=sys.stderr,
+                   dynamic_ncols=True, leave=False)
+        for i in bar:
+            step = epoch * steps_per_epoch + i
+            for g in opt.param_groups:
+                g["lr"] = get_lr(step, total_steps, warmup, cfg.lr)
+            idx = perm[i * cfg.batch_size : (i + 1) * cfg.batch_size]
+            x = augment(x_all[idx].float(), spec.input_size, cfg.augment, gen)
+            x = normalize(x, spec).contiguous(memory_format=torch.channels_last)
+            y = y_all[idx]
+            with autocast(device, cfg.amp):
+                logits = model(x)
+            logits = logits.float()
+            loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=cfg.label_smoothing)
+            if soft is not None:
+                t = cfg.kd_temperature
+                kd = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(soft[idx] / t, 1), reduction="batchmean", log_target=True)
+                loss = (1 - cfg.kd_alpha) * loss + cfg.kd_alpha * t * t * kd
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            n = len(y)
+            loss_sum += loss.item() * n
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += n
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
+                            img_s=f"{seen / (time.perf_counter() - t0):.0f}")
+        train_time = time.perf_counter() - t0
+        probs = predict_probs(model, spec, val_x, device, amp=cfg.amp)
+        val_acc = float((probs.argmax(1) == val_y).mean())
+        val_loss = float(-np.log(np.clip(probs[np.arange(len(val_y)), val_y], 1e-8, 1)).mean())
+        history.append({
+            "epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": loss_sum / seen,
+            "train_accuracy": correct / seen, "val_loss": val_loss, "val_accuracy": val_acc,
+            "epoch_seconds": train_time, "images_per_second": seen / train_time,
+        })
+        improved = val_acc > best_acc
+        if improved:
+            best_acc = val_acc
+            save_weights(run_dir / f"{cfg.model}.safetensors", cfg.model, model.state_dict(), {
+                "trained_on": describe_data(cfg.data), "public_accuracy": val_acc, "epoch": epoch + 1,
+                "epochs": cfg.epochs, "parameters": n_params, "teacher": cfg.teacher or None,
+            })
+        atomic_save({
+            "model": model.state_dict(), "optimizer": opt.state_dict(), "config": asdict(cfg),
+            "epoch": epoch + 1, "best_acc": best_acc, "history": history,
+        }, ckpt_path)
+        print(
+            f"epoch {epoch + 1}/{cfg.epochs} · loss {loss_sum / seen:.3f} · train {correct / seen:.2%} · "
+            f"PublicTest {val_acc:.2%}{' (best)' if improved else ''} · {train_time:.0f} s, {seen / train_time:.0f} img/s",
+            file=sys.stderr,
+        )
+    if end_epoch < cfg.epochs:
+        print(f"stopped after epoch {end_epoch}/{cfg.epochs}; continue with --resume", file=sys.stderr)
+        return run_dir
+    write_report(run_dir, cfg.model, data, device, history)
+    return run_dir
+
+
+def train_ensemble(cfg: TrainConfig) -> Path:
+    """Train the members that are not trained yet, then pick the fusion weight on PublicTest."""
+    run_dir = Path(cfg.out) / "ensemble"
+    for member in ENSEMBLE_MEMBERS:
+        member_dir = Path(cfg.out) / member
+        if (member_dir / "report" / "metrics.json").is_file():
+            print(f"{member}: finished run found in {member_dir}", file=sys.stderr)
+            continue
+        resume = (member_dir / "checkpoint.pt").is_file()
+        train(dataclasses.replace(cfg, model=member, resume=resume))
+        if not (member_dir / "report" / "metrics.json").is_file():
+            return run_dir  # --stop-after ended the member's run early
+    data = load_fer(cfg.data)
+    val_x, val_y = data.select("public")
+    device = resolve_device(cfg.device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    probs = []
+    for member in ENSEMBLE_MEMBERS:
+        src = Path(cfg.out) / member / f"{member}.safetensors"
+        shutil.copy2(src, run_dir / src.name)
+        model, spec, _ = load_model(src)
+        probs.append(predict_probs(model.to(device), spec, val_x, device))
+    grid = np.linspace(0, 1, 21)
+    accs = [float(((w * probs[0] + (1 - w) * probs[1]).argmax(1) == val_y).mean()) for w in grid]
+    best = max(range(len(grid)), key=lambda i: (accs[i], -abs(grid[i] - 0.5)))
+    w = float(grid[best])
+    print(f"ensemble: {ENSEMBLE_MEMBERS[0]} weight {w:.2f} gives PublicTest {accs[best]:.2%}", file=sys.stderr)
+    save_ensemble(run_dir / "ensemble.json", {ENSEMBLE_MEMBERS[0]: w, ENSEMBLE_MEMBERS[1]: 1 - w}, {
+        "public_accuracy": accs[best], "trained_on": describe_data(cfg.data),
+        "fusion_search": {f"{g:.2f}": a for g, a in zip(grid, accs)},
+    })
+    write_report(run_dir, "ensemble", data, device, history=None)
+    return run_dir
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_args(argv)
+    try:
+        run_dir = train(cfg)
+    except (DataError, WeightsError, ValueError) as e:
+        raise SystemExit(f"fer-desktop-train: {e}")
+    except KeyboardInterrupt:
+        raise SystemExit("interrupted: the last finished epoch is saved; continue with --resume")
+    print(f"run folder: {run_dir}  (use it in the app: fer-desktop --weights {run_dir})")
+
+
+if __name__ == "__main__":
+    main()
