@@ -1,0 +1,114 @@
+"""fer-desktop-eval: measure a model on FER-2013 or on a folder of labelled photos.
+
+    fer-desktop-eval --model squeezenet --data ../shared/data/fer2013.zip --split public --tta
+
+A folder with a ``labels.csv`` (``path,label``) is read as ordinary photos: each
+goes through the app's own face detection and cropping, and photos where no
+face is found are counted in ``no_face``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_desktop.emotions import EMOTIONS
+from fer_desktop.faces import FaceDetector, crop_faces
+from fer_desktop.inference import resolve_device
+from fer_desktop.models import MODEL_NAMES
+from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named
+from trainer.data import SPLITS, DataError, load_fer
+from trainer.metrics import classification_metrics, format_table
+from trainer.predict import predict_probs
+
+
+def parse_label(value: str, where: str) -> int:
+    value = value.strip()
+    if value.isdigit() and int(value) < len(EMOTIONS):
+        return int(value)
+    if value.lower() in EMOTIONS:
+        return EMOTIONS.index(value.lower())
+    raise DataError(f"{where}: label {value!r} is neither a class name ({', '.join(EMOTIONS)}) nor an index 0-6")
+
+
+def read_photos(folder: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Crops of the largest face in each labelled photo: (faces, labels, no_face, unreadable)."""
+    table = folder / "labels.csv"
+    with open(table, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or not {"path", "label"} <= set(rows[0]):
+        raise DataError(f"{table}: expected a header 'path,label' and one row per photo")
+    faces, labels, no_face, unreadable = [], [], 0, 0
+    with FaceDetector() as detector:
+        for i, row in enumerate(rows, start=2):
+            label = parse_label(row["label"], f"{table} line {i}")
+            image = cv2.imread(str(folder / row["path"]), cv2.IMREAD_COLOR)
+            if image is None:
+                unreadable += 1
+                continue
+            found = detector.detect(image)
+            if not found:
+                no_face += 1
+                continue
+            largest = max(found, key=lambda face: face.w * face.h)
+            faces.append(crop_faces(image, [largest])[0])
+            labels.append(label)
+    shape = (len(faces), *(faces[0].shape if faces else (48, 48)))
+    return np.array(faces, np.uint8).reshape(shape), np.array(labels, np.int64), no_face, unreadable
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    device = resolve_device(args.device)
+    model, spec, info = load_named(args.model, Path(args.weights))
+    model.to(device)
+    data_path = Path(args.data)
+    if data_path.is_dir() and (data_path / "labels.csv").is_file():
+        faces, labels, no_face, skipped = read_photos(data_path)
+        split = "photos"
+    else:
+        data = load_fer(data_path)
+        faces, labels = data.select(args.split)
+        no_face, skipped, split = 0, data.skipped, args.split
+        for note in data.notes:
+            print(f"note: {note}", file=sys.stderr)
+    if len(labels) == 0:
+        raise DataError(f"{data_path}: no {split} faces to evaluate")
+    probs = predict_probs(model, spec, faces, device, tta=args.tta)
+    metrics = classification_metrics(labels, probs)
+    return {
+        "model": args.model, "data": str(data_path), "split": split, "tta": args.tta, "device": device,
+        "no_face": no_face, "skipped": skipped, "weights_public_accuracy": info.get("public_accuracy"), **metrics,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="fer-desktop-eval", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, choices=MODEL_NAMES)
+    p.add_argument("--data", required=True, help="FER-2013 (Kaggle folder, .zip or fer2013.csv) or a photo folder with labels.csv")
+    p.add_argument("--split", default="public", choices=SPLITS, help="FER-2013 split (default: public)")
+    p.add_argument("--tta", action="store_true", help="ten-crop and mirror test-time augmentation")
+    p.add_argument("--json", type=Path, help="also write the metrics here")
+    p.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR), help="folder with the weights (default: weights/)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    args = p.parse_args(argv)
+    try:
+        result = evaluate(args)
+    except (DataError, WeightsError, ValueError) as e:
+        raise SystemExit(f"fer-desktop-eval: {e}")
+    print(f"{args.model} on {result['split']}{' (ten-crop)' if args.tta else ''}:")
+    print(format_table(result))
+    if result["no_face"] or result["skipped"]:
+        print(f"no face found in {result['no_face']} photos; {result['skipped']} unreadable, left out")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
