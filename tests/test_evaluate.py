@@ -1,0 +1,85 @@
+"""fer-desktop-eval on synthetic FER-2013 and on a folder of labelled photos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from fer_desktop.emotions import EMOTIONS
+from fer_desktop.models import create_model
+from fer_desktop.weights import save_weights
+from fer_fixtures import synthetic_fer, write_zip
+from trainer.evaluate import main
+
+HAPPY = EMOTIONS.index("happy")
+
+
+@pytest.fixture
+def always_happy(tmp_path: Path) -> Path:
+    """A weights folder whose SqueezeNet answers "happy" whatever it sees."""
+    model = create_model("squeezenet")
+    with torch.no_grad():
+        model.head[1].weight.zero_()
+        model.head[1].bias.zero_()
+        model.head[1].bias[HAPPY] = 10.0
+    folder = tmp_path / "weights"
+    save_weights(folder / "squeezenet.safetensors", "squeezenet", model.state_dict(), {"public_accuracy": None})
+    return folder
+
+
+def run(args: list[str], out: Path) -> dict:
+    main([*args, "--json", str(out), "--device", "cpu"])
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("split, tta", [("public", False), ("private", True), ("test", False)])
+def test_fer_splits(tmp_path, monkeypatch, always_happy, split, tta):
+    monkeypatch.setenv("FER_DESKTOP_CACHE", str(tmp_path / "cache"))
+    data = synthetic_fer(train=2, public=3, private=2)
+    archive = write_zip(tmp_path / "fer.zip", data.files)
+    args = ["--model", "squeezenet", "--data", str(archive), "--split", split, "--weights", str(always_happy)]
+    result = run(args + (["--tta"] if tta else []), tmp_path / "out.json")
+    per_class = {"public": 3, "private": 2, "test": 5}[split]
+    assert result["n"] == 7 * per_class
+    assert result["no_face"] == 0
+    # Every face is called happy: one class in seven is right, and only happy has a precision.
+    assert result["accuracy"] == pytest.approx(1 / 7)
+    assert result["per_class"]["happy"]["recall"] == 1.0
+    assert result["per_class"]["happy"]["precision"] == pytest.approx(1 / 7)
+    assert result["per_class"]["angry"]["recall"] == 0.0
+    assert result["emotion_detection_rate"] == "1/7"
+    cm = np.array(result["confusion_matrix"])
+    assert cm[:, HAPPY].sum() == result["n"] and cm.sum() == result["n"]
+
+
+def test_photo_folder_goes_through_face_detection(tmp_path, always_happy, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "astronaut.jpg"), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(photos / "wall.png"), np.full((240, 320, 3), 128, np.uint8))
+    (photos / "broken.jpg").write_bytes(b"not an image")
+    (photos / "labels.csv").write_text("path,label\nastronaut.jpg,happy\nwall.png,3\nbroken.jpg,neutral\n")
+    result = run(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy)], tmp_path / "o.json")
+    assert result["split"] == "photos"
+    assert (result["n"], result["no_face"], result["skipped"]) == (1, 1, 1)
+    assert result["accuracy"] == 1.0
+    assert "no face found in 1 photos" in capsys.readouterr().out
+
+
+def test_bad_inputs_stop_with_one_clear_sentence(tmp_path, always_happy):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "labels.csv").write_text("file,emotion\na.jpg,happy\n")
+    with pytest.raises(SystemExit, match="expected a header 'path,label'"):
+        main(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy)])
+    (photos / "labels.csv").write_text("path,label\na.jpg,joyful\n")
+    with pytest.raises(SystemExit, match="label 'joyful' is neither a class name"):
+        main(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy)])
+    with pytest.raises(SystemExit, match=r"vgg19\.safetensors: weights file not found"):
+        main(["--model", "vgg19", "--data", str(photos), "--weights", str(always_happy)])
