@@ -92,6 +92,8 @@ def _read_layout(path: Path) -> FerData:
         if m:
             folder, cls, fname = m.groups()
             found.append((folder.lower(), _class_index(cls, str(path)), fname, read))
+    # Folders list in file-system order and zips in archive order: sort, so a data set reads the same everywhere.
+    found.sort(key=lambda entry: entry[:3])
     if not found:
         raise DataError(
             f"no FER-2013 images in {path}: expected the Kaggle layout train/<class>/*.jpg and test/<class>/*.jpg "
