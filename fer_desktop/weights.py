@@ -59,9 +59,12 @@ def read_info(path: Path) -> dict[str, Any]:
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = f.metadata() or {}
-        meta = {k: json.loads(v) for k, v in raw.items()}
-    except (SafetensorError, OSError, ValueError) as e:
+    except (SafetensorError, OSError) as e:
         raise WeightsError(f"{path}: unreadable weights file (truncated or corrupt: {e}); {_retrain_hint(path.stem)}")
+    try:
+        meta = {k: json.loads(v) for k, v in raw.items()}
+    except ValueError:
+        meta = {}  # plain-text metadata, as other tools write ({"format": "pt"}): a sound file, but not ours
     if meta.get("format") != FORMAT or meta.get("architecture") not in ARCHITECTURES:
         raise WeightsError(f"{path}: not a fer-desktop weights file (no '{FORMAT}' metadata)")
     if meta.get("classes") != list(EMOTIONS):
@@ -69,10 +72,12 @@ def read_info(path: Path) -> dict[str, Any]:
     return meta
 
 
-def load_model(path: Path) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
-    """One architecture from its weights file, in eval mode and fp32."""
+def load_model(path: Path, expected: str | None = None) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
+    """One architecture from its weights file, in eval mode and fp32; ``expected`` is the architecture asked for."""
     meta = read_info(path)
     arch = meta["architecture"]
+    if expected is not None and arch != expected:
+        raise WeightsError(f"{path}: holds {arch} weights, not {expected}; {_retrain_hint(expected)}")
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as e:
@@ -104,7 +109,7 @@ def load_ensemble(path: Path) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
         raise WeightsError(f"{path}: not a fer-desktop ensemble file ({e})")
     models, specs = [], []
     for name in members:
-        model, spec, _ = load_model(path.parent / f"{name}.safetensors")
+        model, spec, _ = load_model(path.parent / f"{name}.safetensors", name)
         models.append(model)
         specs.append(spec)
     if len({(s.input_size, s.mean, s.std) for s in specs}) != 1:
@@ -115,7 +120,7 @@ def load_ensemble(path: Path) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
 def load_named(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
     """A model by its user-facing name (an architecture or ``ensemble``)."""
     path = weights_path(name, weights_dir)
-    return load_ensemble(path) if name == "ensemble" else load_model(path)
+    return load_ensemble(path) if name == "ensemble" else load_model(path, name)
 
 
 __all__ = [
