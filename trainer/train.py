@@ -194,6 +194,7 @@ def train(cfg: TrainConfig) -> Path:
         print(f"skipped {data.skipped} unreadable images or rows", file=sys.stderr)
 
     spec = SPECS[cfg.model]
+    torch.manual_seed(cfg.seed)
     model = create_model(cfg.model).to(device).to(memory_format=torch.channels_last)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
@@ -201,7 +202,7 @@ def train(cfg: TrainConfig) -> Path:
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
     )
-    start_epoch, best_acc, history = 0, 0.0, []
+    start_epoch, best_acc, history = 0, -1.0, []  # -1: the first epoch always saves weights
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])

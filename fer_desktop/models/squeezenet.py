@@ -21,7 +21,8 @@ class Fire(nn.Module):
         self.expand1x1 = nn.Conv2d(squeeze, expand, 1)
         self.expand3x3 = nn.Conv2d(squeeze, expand, 3, padding=1)
         self.act = nn.ReLU(inplace=True)
-        self.drop = nn.Dropout2d(dropout)  # channel dropout: a per-element mask costs more than the convolutions on a CPU
+        # On the narrow squeeze output the mask is cheap; channel dropout there stalled training.
+        self.drop = nn.Dropout(dropout)
         self.bypass = in_ch == 2 * expand
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -56,13 +57,15 @@ class SqueezeNet(nn.Module):
                 ch = 2 * expand
         self.features = nn.Sequential(*layers)
         self.num_features = ch
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Conv2d(ch, num_classes, 1))
+        # The bypasses sum ReLU outputs, so the last feature map has a large common mode;
+        # normalising it lets the classifier see what differs between faces.
+        self.head = nn.Sequential(nn.BatchNorm2d(ch), nn.Dropout(dropout), nn.Conv2d(ch, num_classes, 1))
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-        nn.init.normal_(self.head[1].weight, std=0.01)  # small logits at the start, as in the original SqueezeNet
+        nn.init.normal_(self.head[-1].weight, std=0.01)  # small logits at the start, as in the original SqueezeNet
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
