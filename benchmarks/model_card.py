@@ -1,0 +1,120 @@
+"""Write weights/README.md, the model card, from the training runs and the inference benchmark.
+
+    python benchmarks/model_card.py --runs runs/ --data path/to/fer2013.zip
+
+For every model in ``weights/``: architecture and size, how it was trained
+(from its run's report folder), PublicTest accuracy single-crop and ten-crop
+with per-class precision / recall / F1 (measured here, from the shipped file,
+exactly as ``fer-desktop-eval`` measures them), and CPU latency per face from
+``benchmarks/results/inference.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from common import ROOT, RESULTS_DIR, describe_machine, machine  # noqa: E402  (adds the repo to sys.path)
+
+from fer_desktop.models import ARCHITECTURES, count_parameters
+from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_model
+from trainer.data import load_fer
+from trainer.metrics import classification_metrics
+from trainer.predict import predict_probs
+
+THESIS = {"squeezenet": 66.37, "resnet18": 64.61, "vgg19": 68.90, "ensemble": 69.54}
+DOCS = ROOT / "docs" / "models"
+
+
+def latency(inference: dict, name: str) -> str:
+    """Per-face latency of the backend the app uses for this model, at batch 1 and 8."""
+    choice = inference.get("fastest", {}).get(name, {})
+    backend = choice.get("fastest") if choice.get("switch") else "torch"
+    cells = {r["batch"]: r["ms_per_face"] for r in inference.get("results", [])
+             if r["model"] == name and r["backend"] == backend}
+    if 1 not in cells or 8 not in cells:
+        return "not measured: run `python benchmarks/inference.py`"
+    return f"{cells[1]:.2f} ms at batch 1, {cells[8]:.2f} ms at batch 8 ({backend})"
+
+
+def card(name: str, run_dir: Path, data, inference: dict, host: str) -> str:
+    path = DEFAULT_WEIGHTS_DIR / f"{name}.safetensors"
+    model, spec, info = load_model(path)
+    x, y = data.select("public")
+    single = classification_metrics(y, predict_probs(model, spec, x))
+    ten = classification_metrics(y, predict_probs(model, spec, x, tta=True))
+    report = run_dir / "report"
+    if (report / "metrics.json").is_file():
+        trained = json.loads((report / "metrics.json").read_text())
+    else:  # a run still in progress: its checkpoint holds the history so far
+        import torch
+        state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+        trained = {"history": state["history"], "train_seconds": sum(h["epoch_seconds"] for h in state["history"])}
+    history = trained.get("history", [])
+    DOCS.mkdir(parents=True, exist_ok=True)
+    for png in ("confusion.png", "curves.png"):
+        if (report / png).is_file():
+            shutil.copy2(report / png, DOCS / f"{name}-{png}")
+    minutes = trained.get("train_seconds", 0) / 60
+    lines = [
+        f"## {name}",
+        "",
+        f"- Architecture: `{name}` ({count_parameters(model) / 1e6:.2f} M parameters), input {spec.input_size}x{spec.input_size} "
+        f"centre crop of the 48x48 face, mean {spec.mean}, std {spec.std}",
+        f"- File: `weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB (fp16 safetensors with metadata)",
+        f"- Trained with: `{(run_dir / 'command.txt').read_text().strip()}`",
+        f"- Epochs run: {len(history)} of {json.loads((run_dir / 'config.json').read_text())['epochs']}, best PublicTest at epoch {info.get('epoch')}; training time {minutes:.0f} min "
+        f"(sum of epoch times, validation excluded) on {host}",
+        f"- PublicTest ({single['n']} faces): **{single['accuracy']:.2%} single crop**, {ten['accuracy']:.2%} ten-crop; "
+        f"macro F1 {single['macro_f1']:.3f}; emotion detection rate {single['emotion_detection_rate']} "
+        f"(thesis figure to beat: {THESIS[name]:.2f}%)",
+        f"- CPU latency per face: {latency(inference, name)}",
+        "",
+        "| class | precision | recall | F1 | support |",
+        "| --- | --- | --- | --- | --- |",
+        *[f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
+          for c, m in single["per_class"].items()],
+        "",
+        *([f"![{name} confusion matrix on PublicTest](../docs/models/{name}-confusion.png)", ""]
+          if (DOCS / f"{name}-confusion.png").is_file() else []),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=Path, required=True, help="the folder holding each model's run folder")
+    p.add_argument("--data", required=True, help="FER-2013 (Kaggle folder, .zip or fer2013.csv)")
+    p.add_argument("--inference", type=Path, default=RESULTS_DIR / "inference.json")
+    args = p.parse_args(argv)
+    data = load_fer(args.data)
+    inference = json.loads(args.inference.read_text()) if args.inference.is_file() else {}
+    host = describe_machine(inference.get("machine") or machine())
+    shipped = [n for n in ARCHITECTURES if (DEFAULT_WEIGHTS_DIR / f"{n}.safetensors").is_file()]
+    missing = [n for n in (*ARCHITECTURES, "ensemble") if n not in shipped]
+    sections = [card(n, args.runs / n, data, inference, host) for n in shipped]
+    text = [
+        "# Model card: the shipped weights",
+        "",
+        "Written by `python benchmarks/model_card.py --runs RUNS --data fer2013.zip`; every accuracy here is",
+        "measured from the shipped file and reproduced by",
+        "`fer-desktop-eval --model NAME --data fer2013.zip --split public [--tta]`.",
+        "Selection used PublicTest only; the PrivateTest half is measured independently.",
+        "",
+        *sections,
+        "## Not shipped yet",
+        "",
+        *[f"- `{n}`: no trained weights in this folder yet; train with "
+          f"`fer-desktop-train --model {n} --data fer2013.zip`" for n in missing],
+        "",
+    ]
+    (DEFAULT_WEIGHTS_DIR / "README.md").write_text("\n".join(text))
+    print(f"wrote {DEFAULT_WEIGHTS_DIR / 'README.md'} for {', '.join(shipped) or 'no model'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
