@@ -25,9 +25,9 @@ def always_happy(tmp_path: Path) -> Path:
     """A weights folder whose SqueezeNet answers "happy" whatever it sees."""
     model = create_model("squeezenet")
     with torch.no_grad():
-        model.head[1].weight.zero_()
-        model.head[1].bias.zero_()
-        model.head[1].bias[HAPPY] = 10.0
+        model.head[-1].weight.zero_()
+        model.head[-1].bias.zero_()
+        model.head[-1].bias[HAPPY] = 10.0
     folder = tmp_path / "weights"
     save_weights(folder / "squeezenet.safetensors", "squeezenet", model.state_dict(), {"public_accuracy": None})
     return folder
