@@ -1,0 +1,194 @@
+"""What the benchmarks share: weights to time, the machine, pausing a background job, percentiles, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run from a fresh clone without installing
+    sys.path.insert(0, str(ROOT))
+
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+MODELS: tuple[str, ...] = ("squeezenet", "resnet18", "vgg19", "ensemble")
+QUIET_LOAD = 0.15  # cores other processes may use before a timed section starts
+DISTURBED_LOAD = 0.25  # cores other processes may use during one before it is measured again
+T = TypeVar("T")
+
+
+def machine() -> dict[str, Any]:
+    """The CPU and the software the figures were taken with."""
+    import onnxruntime
+    import torch
+
+    cpu = platform.processor() or "?"
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "avx512": "avx512f" in flags, "avx512_bf16": "avx512_bf16" in flags,
+        "amx_bf16": "amx_bf16" in flags, "gpu": torch.cuda.is_available(), "python": platform.python_version(),
+        "torch": torch.__version__, "onnxruntime": onnxruntime.__version__, "torch_threads": torch.get_num_threads(),
+    }
+
+
+def describe_machine(m: dict[str, Any]) -> str:
+    extras = [name for name in ("avx512", "avx512_bf16", "amx_bf16") if m[name]]
+    return (f"{m['cpu']}, {m['cores']} cores ({', '.join(extras) or 'no AVX-512'}), "
+            f"{'a GPU' if m['gpu'] else 'no GPU'}; torch {m['torch']}, onnxruntime {m['onnxruntime']}")
+
+
+def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> tuple[Path, dict[str, str]]:
+    """A folder holding every model of ``models``: the trained files where they exist, random ones elsewhere.
+
+    Returns the folder and, per model, "trained" or "random". For timing the
+    values do not matter; for the outputs check both give the same answer.
+    """
+    import torch
+
+    from fer_desktop.models import ENSEMBLE_MEMBERS, create_model
+    from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, save_ensemble, save_weights, weights_path
+
+    source = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
+    folder = Path(tempfile.mkdtemp(prefix="fer-bench-weights-"))
+    kinds: dict[str, str] = {}
+    torch.manual_seed(0)
+    archs = {m for m in models if m != "ensemble"} | (set(ENSEMBLE_MEMBERS) if "ensemble" in models else set())
+    for arch in sorted(archs):
+        if weights_path(arch, source).is_file():
+            shutil.copy2(weights_path(arch, source), folder)
+            kinds[arch] = "trained"
+        else:
+            save_weights(weights_path(arch, folder), arch, create_model(arch).state_dict(), info={"note": "random"})
+            kinds[arch] = "random"
+    if "ensemble" in models:
+        members_trained = all(kinds[m] == "trained" for m in ENSEMBLE_MEMBERS)
+        if members_trained and weights_path("ensemble", source).is_file():
+            shutil.copy2(weights_path("ensemble", source), folder)
+            kinds["ensemble"] = "trained"
+        else:
+            save_ensemble(weights_path("ensemble", folder), {m: 0.5 for m in ENSEMBLE_MEMBERS}, {"note": "random"})
+            kinds["ensemble"] = "random" if not members_trained else "trained members, even fusion"
+    return folder, {m: kinds[m] for m in models}
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(seconds all CPUs were busy, seconds this process and its children ran) so far."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    return (sum(fields[:8]) - idle) / hz, own.user + own.system + own.children_user + own.children_system
+
+
+def background_load(seconds: float = 0.5) -> float:
+    """Cores' worth of CPU that other processes used over ``seconds``."""
+    busy0, own0 = _cpu_seconds()
+    time.sleep(seconds)
+    busy1, own1 = _cpu_seconds()
+    return max(0.0, (busy1 - busy0) - (own1 - own0)) / seconds
+
+
+@contextmanager
+def paused(pid: int | None, quiet: float = QUIET_LOAD, max_wait: float = 600.0) -> Iterator[dict[str, float]]:
+    """Stop process ``pid`` (a training run) while timing, and always let it go on afterwards.
+
+    Then waits (up to ``max_wait`` s) until the rest of the machine uses less
+    than ``quiet`` cores. The yielded dict gets ``background_cores``: what
+    other processes used during the section, so a disturbed figure shows.
+    """
+    section: dict[str, float] = {}
+    if pid:
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except ProcessLookupError:  # it has finished: nothing to pause
+            pid = None
+    try:
+        deadline = time.perf_counter() + max_wait
+        while (load := background_load()) > quiet and time.perf_counter() < deadline:
+            print(f"  waiting: other processes use {load:.2f} cores", file=sys.stderr)
+            time.sleep(2.0)
+        busy0, own0 = _cpu_seconds()
+        t0 = time.perf_counter()
+        yield section
+        busy1, own1 = _cpu_seconds()
+        section["background_cores"] = max(0.0, (busy1 - busy0) - (own1 - own0)) / max(time.perf_counter() - t0, 1e-9)
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGCONT)
+
+
+def quietly(measure: Callable[[], T], pid: int | None, tries: int = 4) -> tuple[T, float]:
+    """``measure()`` with ``pid`` paused, again while other processes ran during it (up to ``tries`` times).
+
+    Returns the result and the cores other processes used meanwhile (of the last try).
+    """
+    for attempt in range(tries):
+        with paused(pid) as section:
+            result = measure()
+        if section["background_cores"] <= DISTURBED_LOAD:
+            break
+        print(f"  disturbed: other processes used {section['background_cores']:.2f} cores; "
+              f"{'again' if attempt + 1 < tries else 'kept, flagged'}", file=sys.stderr)
+    return result, section["background_cores"]
+
+
+def pause_pid(value: str | None) -> int | None:
+    """``--pause`` accepts a pid or a file holding one; None (nothing to pause) when that process has ended."""
+    if not value:
+        return None
+    try:
+        pid = int(value) if value.strip().isdigit() else int(Path(value).read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except (OSError, ValueError):
+        print(f"--pause {value}: no such process running; timing without pausing anything", file=sys.stderr)
+        return None
+    print(f"pausing pid {pid} while timing: {command[:120]}", file=sys.stderr)
+    return pid
+
+
+def percentiles(values: Sequence[float], which: Sequence[int] = (50, 95)) -> dict[str, float]:
+    if len(values) == 0:
+        return {}
+    return {f"p{q}": float(v) for q, v in zip(which, np.percentile(np.asarray(values, float), which))}
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def print_background(values: Sequence[float]) -> None:
+    """How much other processes ran during the timed sections: near 0 means clean figures."""
+    if values:
+        print(f"\nother processes during timing: mean {np.mean(values):.2f}, max {max(values):.2f} cores")
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A Markdown table, so it can be pasted into the README."""
+    cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    print(line(cells[0]))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in cells[1:]:
+        print(line(row))
