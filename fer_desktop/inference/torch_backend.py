@@ -1,0 +1,95 @@
+"""PyTorch: eager fp32 (the reference), and the variants benchmarks/inference.py weighs against it.
+
+- ``bf16``: weights and activations in bfloat16, channels-last, traced and
+  frozen (convolution, BatchNorm and ReLU fused by oneDNN). On a CPU with AMX
+  this is the fastest path for the large models; elsewhere it is slow, so
+  ``fast_bf16()`` decides whether ``auto`` may pick it.
+- ``autocast``: fp32 weights under bf16 autocast (casts every weight on every call).
+- ``compile``: ``torch.compile`` (inductor), in fp32 or with ``bf16``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fer_desktop.emotions import FACE_SIZE
+from fer_desktop.inference.base import Classifier
+from fer_desktop.models import ModelSpec
+from fer_desktop.preprocess import as_tensor, model_input
+
+
+class FaceProbabilities(nn.Module):
+    """uint8 faces to probabilities in one module: preprocessing, network and softmax.
+
+    Exported whole, so an ONNX model takes the crops as they come and cannot
+    disagree with PyTorch about the preprocessing.
+    """
+
+    def __init__(self, model: nn.Module, spec: ModelSpec, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        self.model, self.spec, self.dtype = model, spec, dtype
+
+    def forward(self, faces: torch.Tensor) -> torch.Tensor:
+        x = model_input(faces, self.spec)
+        if self.dtype != torch.float32:
+            x = x.to(self.dtype).contiguous(memory_format=torch.channels_last)
+        return self.model(x).float().softmax(1)
+
+
+@cache
+def fast_bf16() -> bool:
+    """Whether this CPU runs bf16 convolutions in hardware (AMX), where they beat fp32 by 2-3x."""
+    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        return False
+    if sys.platform != "linux":
+        return False
+    try:
+        return "amx_bf16" in Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+
+
+class TorchClassifier(Classifier):
+    """Eager fp32 by default; see the module's docstring for ``bf16``, ``autocast`` and ``compile``."""
+
+    def __init__(
+        self, name: str, model: nn.Module, spec: ModelSpec, device: str, info: dict[str, Any],
+        *, bf16: bool = False, autocast: bool = False, compile: bool = False,
+    ) -> None:
+        super().__init__(name, spec, device, info)
+        if bf16:
+            model = model.to(torch.bfloat16).to(memory_format=torch.channels_last)
+        self.net = FaceProbabilities(model, spec, torch.bfloat16 if bf16 else torch.float32).to(device).eval()
+        self.model = self.net.model
+        self.autocast = autocast
+        if compile:
+            self._run = torch.compile(self.net)
+        elif bf16:
+            self._run = self._frozen()
+        else:
+            self._run = self.net
+        self.backend = "torch" + ("-bf16" if bf16 else "") + ("-autocast" if autocast else "") + (
+            "-compile" if compile else "")
+
+    def _frozen(self) -> torch.jit.ScriptModule:
+        example = torch.zeros((2, FACE_SIZE, FACE_SIZE), dtype=torch.uint8, device=self.device)
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")  # the tracer's notes on shape arithmetic: the batch axis stays free
+            return torch.jit.freeze(torch.jit.trace(self.net, example))
+
+    @torch.inference_mode()
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        if len(faces) == 0:
+            return np.zeros((0, 7), np.float32)
+        x = as_tensor(faces)[:, 0].to(self.device)  # as_tensor checks shape and dtype
+        kind = "cuda" if self.device.startswith("cuda") else "cpu"
+        with torch.autocast(kind, dtype=torch.bfloat16, enabled=self.autocast):
+            return self._run(x).float().cpu().numpy()
