@@ -82,7 +82,9 @@ class FrameAnalyzer:
         detected = self._detector.detect(frame.image)
         t_classify = time.perf_counter()
         faces = sorted(detected, key=lambda f: f.w * f.h, reverse=True)[: self.max_faces]
-        raw = classifier.predict(crop_faces(frame.image, faces)) if classifier is not None and faces else None
+        crops = crop_faces(frame.image, faces) if classifier is not None and faces else None
+        t_model = time.perf_counter()
+        raw = classifier.predict(crops) if crops is not None else None
         t_track = time.perf_counter()
 
         ids = self._tracker.assign(faces)
@@ -102,5 +104,7 @@ class FrameAnalyzer:
             detection=(t_classify - t_detect) * 1e3,
             classification=(t_track - t_classify) * 1e3,
             capture_to_result=(t_done - frame.t_capture) * 1e3,
+            decode=frame.read_ms,
+            crop=(t_model - t_classify) * 1e3,
         )
         return FrameResult(frame, results, len(detected), None if classifier is None else classifier.name, timings)

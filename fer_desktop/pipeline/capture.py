@@ -68,12 +68,14 @@ class CaptureWorker(threading.Thread):
         t_open = time.perf_counter()
         pace = 1.0 / source.fps if self._paced and not source.live else 0.0
         while not self._stopping.is_set() and (self._max_frames is None or self.frames_read < self._max_frames):
+            t_read = time.perf_counter()
             image = source.read()
             if image is None:
                 break
             t = time.perf_counter()
             index = self.frames_read
-            frame = Frame(self.source_id, index, t, t - t_open if source.live else index / source.fps, image)
+            frame = Frame(self.source_id, index, t, t - t_open if source.live else index / source.fps, image,
+                          read_ms=(t - t_read) * 1e3)
             self._on_frame(frame)
             self._stats.add_capture(t, self._slot.put(frame, self._stopping))
             self.frames_read += 1

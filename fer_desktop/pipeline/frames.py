@@ -19,6 +19,7 @@ class Frame:
     t_capture: float  # time.perf_counter() when the read returned
     time_s: float  # media time for files and the demo, seconds since opening for live sources
     image: np.ndarray  # (H, W, 3) uint8 BGR
+    read_ms: float = 0.0  # how long the source took to deliver it: decoding, or drawing the demo
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class StageTimings:
     detection: float
     classification: float  # cropping and the one batched forward pass
     capture_to_result: float  # the whole way, capture until the result left the worker
+    decode: float = 0.0  # reading the frame from its source, before capture
+    crop: float = 0.0  # the cropping part of classification
 
 
 @dataclass(frozen=True)

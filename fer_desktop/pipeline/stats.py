@@ -11,7 +11,9 @@ import numpy as np
 from fer_desktop.pipeline.frames import FrameResult
 
 # Status-bar order; frame_to_chart is only measured where there is a chart.
-STAGES: tuple[str, ...] = ("capture_to_detection", "detection", "classification", "capture_to_result", "frame_to_chart")
+STAGES: tuple[str, ...] = (
+    "capture_to_detection", "detection", "classification", "capture_to_result", "frame_to_chart", "decode", "crop",
+)
 RATE_WINDOW_S = 2.0
 LATENCY_HISTORY = 10_000  # per stage: enough for a long benchmark, bounded for a day-long session
 
