@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from fer_desktop.faces import FaceDetector
 from fer_desktop.pipeline import SourceError
 from fer_desktop.pipeline.analyzer import MAX_FACES
+from fer_desktop.ui.images import fit_size, to_bgr, to_display_image
 from fer_desktop.ui.window import MainWindow
 
 TIMEOUT_MS = 15_000  # generous: the CI machine may be busy
@@ -210,3 +211,25 @@ def test_a_recording_that_cannot_be_written_is_one_clear_message(qtbot: QtBot, m
     assert "Cannot record to /dev/full" in window.banner.text("recording")
     assert window.bridge.recorder is None and not window.controls.record_button.isChecked()
     _wait_for_classified_face(qtbot, window)  # and the video goes on
+
+
+def test_frames_are_scaled_to_the_panel_off_the_gui_thread(qtbot: QtBot, make_window) -> None:
+    window = make_window()
+    result = _wait_for_classified_face(qtbot, window)
+    height, width = result.frame.image.shape[:2]
+    view = window.video
+    ratio = view.devicePixelRatioF()
+    want = fit_size(width, height, round(view.width() * ratio), round(view.height() * ratio))
+    assert (view._image.width(), view._image.height()) == want != (width, height)
+
+
+def test_display_image_keeps_colours_and_aspect() -> None:
+    image = np.zeros((40, 80, 3), np.uint8)
+    image[:, :40] = (255, 0, 0)  # blue left half, in BGR
+    image[:, 40:] = (0, 0, 255)  # red right half
+    shown = to_display_image(image, (200, 200))
+    assert (shown.width(), shown.height()) == (200, 100)
+    assert shown.pixelColor(10, 50).getRgb()[:3] == (0, 0, 255)
+    assert shown.pixelColor(190, 50).getRgb()[:3] == (255, 0, 0)
+    assert (to_display_image(image).width(), to_display_image(image).height()) == (80, 40)
+    assert to_bgr(shown)[50, 10].tolist() == [255, 0, 0]

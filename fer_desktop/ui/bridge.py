@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
 
 from fer_desktop.export import CsvRecorder
 from fer_desktop.pipeline import Frame, FrameResult, Pipeline, PipelineCallbacks
 from fer_desktop.pipeline.background import LatestRequestWorker
 from fer_desktop.pipeline.slot import LatestSlot
+from fer_desktop.ui.images import to_display_image
 
 
 class PipelineBridge(QObject):
@@ -18,6 +20,8 @@ class PipelineBridge(QObject):
 
     Frames and results wait in one-item slots and a signal is sent only when
     the slot was empty, so however slow the GUI, at most one of each is queued.
+    Each frame's display image is made here, in the worker's thread, so that
+    the GUI thread only draws it.
     """
 
     frame_ready = Signal()  # then take_frame()
@@ -29,10 +33,12 @@ class PipelineBridge(QObject):
 
     def __init__(self, parent: QObject | None = None, **pipeline_options: Any) -> None:
         super().__init__(parent)
-        self._frames: LatestSlot[Frame] = LatestSlot(drop=True)
-        self._results: LatestSlot[FrameResult] = LatestSlot(drop=True)
+        self._frames: LatestSlot[tuple[Frame, QImage]] = LatestSlot(drop=True)
+        self._results: LatestSlot[tuple[FrameResult, QImage]] = LatestSlot(drop=True)
         # Written by the inference thread, before the result reaches the GUI.
         self.recorder: CsvRecorder | None = None
+        # The video panel's size in device pixels, set by the GUI thread: frames are scaled to it here.
+        self.display_box: tuple[int, int] | None = None
         callbacks = PipelineCallbacks(
             on_opened=self.source_opened.emit,
             on_frame=self._on_frame,
@@ -42,14 +48,14 @@ class PipelineBridge(QObject):
         )
         self.pipeline = Pipeline(callbacks, **pipeline_options)
 
-    def take_frame(self) -> Frame | None:
+    def take_frame(self) -> tuple[Frame, QImage] | None:
         return self._frames.take_nowait()
 
-    def take_result(self) -> FrameResult | None:
+    def take_result(self) -> tuple[FrameResult, QImage] | None:
         return self._results.take_nowait()
 
     def _on_frame(self, frame: Frame) -> None:
-        if not self._frames.put(frame):
+        if not self._frames.put((frame, to_display_image(frame.image, self.display_box))):
             self.frame_ready.emit()
 
     def _on_result(self, result: FrameResult) -> None:
@@ -61,7 +67,7 @@ class PipelineBridge(QObject):
                 self.recorder = None
                 recorder.close()
                 self.recording_failed.emit(f"Recording to {recorder.path} stopped: {e.strerror or e}")
-        if not self._results.put(result):
+        if not self._results.put((result, to_display_image(result.frame.image, self.display_box))):
             self.result_ready.emit()
 
 

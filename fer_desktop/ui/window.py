@@ -6,12 +6,14 @@ and snapshots written by another; this thread only receives their signals.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -37,6 +39,11 @@ from fer_desktop.ui.video_view import VideoView
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
 STATUS_INTERVAL_MS = 500
+BACKEND_LABELS = {"onnxruntime": "ONNX Runtime", "torch": "PyTorch", "torch-bf16": "PyTorch bf16"}
+# After the analysis drops a frame (it is slower than the source), the video shows
+# every captured frame for this long, under the newest boxes; otherwise each frame
+# is drawn once, with its own boxes, when its result comes.
+RAW_FRAMES_S = 1.0
 SHUTDOWN_S = 1.8  # every thread gone within 2 s of closing
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 
@@ -83,6 +90,7 @@ class MainWindow(QMainWindow):
         self._selected_id: int | None = None
         self._output_dir = Path.cwd()
         self._closed = False
+        self._dropped_seen, self._raw_frames_until = 0, 0.0
 
         self.bridge = PipelineBridge(self, detector_factory=detector_factory, smoothing=smoothing)
         self.loader = BackgroundJob(lambda name: load_classifier(name, self.device, weights_dir), "fer-model-loader", self)
@@ -159,6 +167,7 @@ class MainWindow(QMainWindow):
         self.controls.record_toggled.connect(self._record_toggled)
         self.controls.snapshot_requested.connect(self.choose_snapshot_file)
         self.video.face_clicked.connect(self._select_face)
+        self.video.resized.connect(lambda box: setattr(self.bridge, "display_box", box))
 
     # -- sources --------------------------------------------------------------------------
 
@@ -252,6 +261,9 @@ class MainWindow(QMainWindow):
 
     def _show_engine(self, loading: str | None = None) -> None:
         text = MODEL_LABELS[self.model] if self.model else "no model"
+        backend = getattr(self.bridge.pipeline.classifier, "backend", None)
+        if self.model and backend:
+            text += f" on {BACKEND_LABELS.get(backend, backend)}"
         if loading and loading != self.model:
             text += f" (loading {MODEL_LABELS[loading]}…)"
         self.status.show_engine(self.device, text)
@@ -262,14 +274,23 @@ class MainWindow(QMainWindow):
     # -- drawing --------------------------------------------------------------------------
 
     def _show_frame(self) -> None:
-        frame = self.bridge.take_frame()
-        if frame is not None and frame.source_id == self._source_id:
-            self.video.show_frame(frame.image)
+        taken = self.bridge.take_frame()
+        if taken is None or taken[0].source_id != self._source_id:
+            return
+        dropped = self.bridge.pipeline.stats.dropped
+        if dropped != self._dropped_seen:
+            self._dropped_seen, self._raw_frames_until = dropped, time.perf_counter() + RAW_FRAMES_S
+        if time.perf_counter() < self._raw_frames_until:
+            self.video.show_frame(taken[1], _size(taken[0].image))
+        # Otherwise every frame is being analysed: it is drawn once, with its boxes, when its result comes.
 
     def _show_result(self) -> None:
-        result = self.bridge.take_result()
-        if result is None or result.frame.source_id != self._source_id:
+        taken = self.bridge.take_result()
+        if taken is None or taken[0].frame.source_id != self._source_id:
             return
+        result, image = taken
+        if time.perf_counter() >= self._raw_frames_until:
+            self.video.show_frame(image, _size(result.frame.image))
         face = self._selected_face(result.faces)
         self.video.show_result(result, None if face is None else face.track_id)
         if face is None:
@@ -277,7 +298,7 @@ class MainWindow(QMainWindow):
         elif face.probs is None:
             self.chart.show_probabilities(None, f"Face #{face.track_id}: no model loaded")
         else:
-            self.chart.show_probabilities(face.probs, f"Face #{face.track_id}: {face.label} {face.confidence:.0%}")
+            self.chart.show_probabilities(face.probs, f"Face #{face.track_id}: {face.label}")
         self.face_bars.setVisible(len(result.faces) > 1)
         if len(result.faces) > 1:
             self.face_bars.show_faces(result.faces, face.track_id)
@@ -391,8 +412,25 @@ def run_window(
     window.resize(1280, 760)
     window.show()
     signal.signal(signal.SIGINT, lambda *_: window.close())
+    if os.environ.get("FER_DESKTOP_FIRST_RESULT"):
+        _quit_after_first_result(window)
     # Python runs signal handlers only between bytecodes; a idle timer lets it in while Qt waits.
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
     wake.start(200)
     return app.exec()
+
+
+def _size(image: np.ndarray) -> tuple[int, int]:
+    return image.shape[1], image.shape[0]
+
+
+def _quit_after_first_result(window: MainWindow) -> None:
+    """For benchmarks/startup.py: print the wall-clock time of the first classified frame charted, then close."""
+    def charted(result: FrameResult) -> None:
+        if result.model is not None and result.faces:
+            window.chart_updated.disconnect(charted)
+            print(f"fer-desktop: first classified frame at {time.time():.3f}", file=sys.stderr, flush=True)
+            window.close()
+
+    window.chart_updated.connect(charted)
