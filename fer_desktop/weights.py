@@ -2,7 +2,8 @@
 
 A weights file describes itself (architecture, input spec, class order, what it
 was trained on and how well it did), so loading needs nothing else. The
-ensemble is a small JSON file naming its members' fusion weights.
+ensemble is a small JSON file naming its members' fusion weights. Reading the
+metadata needs no PyTorch; loading a network imports it.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
-from torch import nn
+from safetensors import SafetensorError, safe_open
 
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.models import ARCHITECTURES, ENSEMBLE_MEMBERS, SPECS, ModelSpec, create_model
-from fer_desktop.models.ensemble import Ensemble
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 FORMAT = "fer-desktop-weights/1"
 DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -39,6 +40,9 @@ def _retrain_hint(name: str) -> str:
 
 def save_weights(path: Path, arch: str, state_dict: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
     """Write fp16 weights and their metadata atomically (a crash leaves the old file)."""
+    import torch
+    from safetensors.torch import save_file
+
     tensors = {
         k: (v.detach().to("cpu", torch.float16) if v.is_floating_point() else v.detach().cpu()).contiguous()
         for k, v in state_dict.items()
@@ -57,7 +61,7 @@ def read_info(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found; {_retrain_hint(path.stem)}")
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:
             raw = f.metadata() or {}
     except (SafetensorError, OSError) as e:
         raise WeightsError(f"{path}: unreadable weights file (truncated or corrupt: {e}); {_retrain_hint(path.stem)}")
@@ -78,6 +82,8 @@ def load_model(path: Path, expected: str | None = None) -> tuple[nn.Module, Mode
     arch = meta["architecture"]
     if expected is not None and arch != expected:
         raise WeightsError(f"{path}: holds {arch} weights, not {expected}; {_retrain_hint(expected)}")
+    from safetensors.torch import load_file
+
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as e:
@@ -114,6 +120,8 @@ def load_ensemble(path: Path) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
         specs.append(spec)
     if len({(s.input_size, s.mean, s.std) for s in specs}) != 1:
         raise WeightsError(f"{path}: ensemble members disagree on their input; retrain them with one spec")
+    from fer_desktop.models.ensemble import Ensemble
+
     return Ensemble(models, list(members.values())).eval(), specs[0], meta
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +155,20 @@ def test_export_command_names_a_missing_weights_file(tmp_path: Path, capsys: pyt
 
 def _failing_export(*args: object, **kwargs: object) -> None:
     raise RuntimeError("export failed (simulated)")
+
+
+def test_a_cached_onnx_model_runs_without_importing_pytorch(weights: Path, faces: np.ndarray, cache: Path) -> None:
+    """PyTorch's import takes about 2 s of the app's start-up; the CPU app does not need it once exported."""
+    load_classifier("squeezenet", "cpu", weights)  # exports into the cache
+    script = (
+        "import sys, numpy as np\n"
+        "import fer_desktop.app, fer_desktop.ui.window\n"
+        "from fer_desktop.inference import load_classifier\n"
+        f"c = load_classifier('squeezenet', 'cpu', {str(weights)!r})\n"
+        "assert c.backend == 'onnxruntime', c.backend\n"
+        "assert c.predict(np.zeros((2, 48, 48), np.uint8)).shape == (2, 7)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    env = {**os.environ, "FER_DESKTOP_CACHE": str(cache.parent), "QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]

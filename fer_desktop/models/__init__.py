@@ -1,20 +1,20 @@
 """Model registry: every architecture is built by name, with its preprocessing.
 
 The spec travels with the model (input size, normalisation), so the trainer,
-the evaluator and the app cannot disagree on how a face is fed in.
+the evaluator and the app cannot disagree on how a face is fed in. Importing
+this module does not import PyTorch (about 2 s): the app's ONNX path needs the
+specs, not the networks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from fer_desktop.emotions import NUM_CLASSES
-from fer_desktop.models.resnet import ResNet
-from fer_desktop.models.squeezenet import SqueezeNet
-from fer_desktop.models.vgg import VGG
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,6 @@ SPECS: dict[str, ModelSpec] = {
     "vgg19": ModelSpec("vgg19", input_size=44),
 }
 
-_FACTORIES: dict[str, Callable[[], nn.Module]] = {
-    "squeezenet": lambda: SqueezeNet(num_classes=NUM_CLASSES),
-    "resnet18": lambda: ResNet((2, 2, 2, 2), num_classes=NUM_CLASSES),
-    "vgg19": lambda: VGG(num_classes=NUM_CLASSES),
-}
-
 ARCHITECTURES: tuple[str, ...] = tuple(SPECS)
 ENSEMBLE_MEMBERS: tuple[str, ...] = ("resnet18", "vgg19")
 MODEL_NAMES: tuple[str, ...] = (*ARCHITECTURES, "ensemble")
@@ -47,9 +41,19 @@ MODEL_NAMES: tuple[str, ...] = (*ARCHITECTURES, "ensemble")
 
 def create_model(name: str) -> nn.Module:
     """A freshly initialised network for one of ``ARCHITECTURES``."""
-    if name not in _FACTORIES:
-        raise ValueError(f"unknown architecture {name!r}; expected one of {', '.join(ARCHITECTURES)}")
-    return _FACTORIES[name]()
+    if name == "squeezenet":
+        from fer_desktop.models.squeezenet import SqueezeNet
+
+        return SqueezeNet(num_classes=NUM_CLASSES)
+    if name == "resnet18":
+        from fer_desktop.models.resnet import ResNet
+
+        return ResNet((2, 2, 2, 2), num_classes=NUM_CLASSES)
+    if name == "vgg19":
+        from fer_desktop.models.vgg import VGG
+
+        return VGG(num_classes=NUM_CLASSES)
+    raise ValueError(f"unknown architecture {name!r}; expected one of {', '.join(ARCHITECTURES)}")
 
 
 def count_parameters(model: nn.Module) -> int:
