@@ -62,10 +62,17 @@ def test_headless_command_writes_csv_and_summary(face_video: Path, weights_dir: 
     assert code == 0
     summary = json.loads(summary_path.read_text())
     assert summary["frames"] == len(VIDEO_LAYOUT) and summary["frames_with_face"] == len(FACE_FRAMES)
-    assert summary["fps"] > 0 and summary["device"] == "cpu"
+    assert summary["fps"] > 0 and summary["device"] == "cpu" and summary["backend"] == "onnxruntime"
     assert {"p50", "p90", "p99"} <= set(summary["latency_ms"]["classification"])
     assert len(_rows(out)) == len(FACE_FRAMES)
     assert f"{len(VIDEO_LAYOUT)} frames, {len(FACE_FRAMES)} with a face" in capsys.readouterr().err
+
+
+def test_backend_is_chosen_on_the_command_line(weights_dir: Path, tmp_path: Path) -> None:
+    summary_path = tmp_path / "summary.json"
+    assert main(["--headless", "--source", "demo", "--max-frames", "3", "--summary", str(summary_path),
+                 "--weights", str(weights_dir), "--model", "squeezenet", "--device", "cpu", "--backend", "torch"]) == 0
+    assert json.loads(summary_path.read_text())["backend"] == "torch"
 
 
 def test_missing_weights_name_the_file_and_how_to_retrain(face_video: Path, tmp_path: Path,

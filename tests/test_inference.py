@@ -114,20 +114,15 @@ def test_unwritable_cache_exports_in_memory(weights: Path, faces: np.ndarray, tm
     assert classifier.predict(faces[:1]).shape == (1, 7)
 
 
-def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
-    import fer_desktop.inference.torch_backend as torch_backend
-
-    assert resolve_backend("squeezenet", "cpu") == "onnx"
-    monkeypatch.setattr(torch_backend, "fast_bf16", lambda: True)
-    assert resolve_backend("ensemble", "cpu") == "bf16"
-    monkeypatch.setattr(torch_backend, "fast_bf16", lambda: False)
-    assert resolve_backend("ensemble", "cpu") == "onnx"  # bf16 without AMX would be slower than fp32
-    assert resolve_backend("ensemble", "cuda") == "torch"  # a GPU stays on PyTorch
-    assert resolve_backend("squeezenet", "cpu", "torch") == "torch"
+def test_backend_choice() -> None:
+    assert resolve_backend("cpu") == "onnx"
+    assert resolve_backend("cuda") == "torch"  # a GPU stays on PyTorch
+    assert resolve_backend("cpu", "torch") == "torch"
+    assert resolve_backend("cpu", "bf16") == "bf16"
     with pytest.raises(ValueError, match="CPU only"):
-        resolve_backend("squeezenet", "cuda", "onnx")
+        resolve_backend("cuda", "onnx")
     with pytest.raises(ValueError, match="unknown backend"):
-        resolve_backend("squeezenet", "cpu", "tensorrt")
+        resolve_backend("cpu", "tensorrt")
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx", "bf16"])

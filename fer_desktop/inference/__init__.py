@@ -1,14 +1,16 @@
 """One interface for classifying a batch of face crops, whatever runs the model.
 
-``load_classifier`` picks the runtime (``backend="auto"``): on a CPU the one
-``benchmarks/inference.py`` found clearly faster than eager PyTorch for that
-model (``CPU_BACKENDS``), on a GPU PyTorch. Backends:
+``load_classifier`` picks the runtime (``backend="auto"``): ONNX Runtime on a
+CPU, PyTorch on a GPU. Backends:
 
 - ``torch``: eager fp32, the reference;
 - ``onnx``: ONNX Runtime on the model exported at load time (cached by
-  weights hash); PyTorch, with a warning, where the export fails;
-- ``bf16``: PyTorch in bfloat16, traced and frozen: fast only on CPUs with
-  AMX, and its probabilities differ from fp32 in the third decimal.
+  weights hash); PyTorch, with a warning, where the export fails. On the
+  benchmark machine it is 4.3x eager PyTorch for the SqueezeNet at one face
+  and 1.6-2.2x for the others, and it starts without importing PyTorch;
+- ``bf16``: PyTorch in bfloat16, traced and frozen: on CPUs with AMX it beats
+  ONNX Runtime 1.6-4x at eight faces but not at one, and elsewhere it is slow;
+  its probabilities differ from fp32 in the fifth decimal.
 
 PyTorch is imported only when a backend needs it: importing it takes about
 2 s, and a CPU app whose ONNX export is cached does not need it at all.
@@ -24,11 +26,7 @@ from typing import Any
 from fer_desktop.inference.base import Classifier
 
 BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx", "bf16")
-# What "auto" runs on a CPU, per model (README.md, Benchmarks; 2 cores with AMX):
-# ONNX Runtime is 4x eager PyTorch for the SqueezeNet at one face; for the
-# large models bf16 on AMX is 2-2.5x, where ONNX Runtime gains 1.1-2x.
-CPU_BACKENDS: dict[str, str] = {"squeezenet": "onnx", "resnet18": "bf16", "vgg19": "bf16", "ensemble": "bf16"}
-_LAZY = {"TorchClassifier", "FaceProbabilities", "fast_bf16"}
+_LAZY = {"TorchClassifier", "FaceProbabilities"}
 
 
 def __getattr__(name: str) -> Any:
@@ -73,22 +71,15 @@ def default_model_name(device: str) -> str:
     return "squeezenet" if device == "cpu" else "ensemble"
 
 
-def resolve_backend(name: str, device: str, backend: str = "auto") -> str:
-    """``auto``: on a CPU the model's ``CPU_BACKENDS`` entry (bf16 only where it is fast), else torch."""
+def resolve_backend(device: str, backend: str = "auto") -> str:
+    """``auto``: ONNX Runtime on a CPU, PyTorch on a GPU."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
-    if backend == "onnx" and device != "cpu":
-        raise ValueError(f"the onnx backend runs on the CPU only, not on {device}")
+    if backend in ("onnx", "bf16") and device != "cpu":
+        raise ValueError(f"the {backend} backend runs on the CPU only, not on {device}")
     if backend != "auto":
         return backend
-    if device != "cpu":
-        return "torch"
-    choice = CPU_BACKENDS.get(name, "torch")
-    if choice == "bf16":
-        from fer_desktop.inference.torch_backend import fast_bf16
-
-        return "bf16" if fast_bf16() else "onnx"
-    return choice
+    return "onnx" if device == "cpu" else "torch"
 
 
 def load_classifier(
@@ -106,7 +97,7 @@ def load_classifier(
     if name not in MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
     device = resolve_device(device)
-    backend = resolve_backend(name, device, backend)
+    backend = resolve_backend(device, backend)
     weights_dir = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
     if backend == "onnx":
         from fer_desktop.inference.onnx_backend import OnnxClassifier
@@ -133,6 +124,6 @@ def load_classifier(
 
 
 __all__ = [
-    "BACKENDS", "CPU_BACKENDS", "Classifier", "FaceProbabilities", "TorchClassifier", "default_model_name", "fast_bf16",
-    "load_classifier", "resolve_backend", "resolve_device",
+    "BACKENDS", "Classifier", "FaceProbabilities", "TorchClassifier", "default_model_name", "load_classifier",
+    "resolve_backend", "resolve_device",
 ]

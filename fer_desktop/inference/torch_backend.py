@@ -2,18 +2,15 @@
 
 - ``bf16``: weights and activations in bfloat16, channels-last, traced and
   frozen (convolution, BatchNorm and ReLU fused by oneDNN). On a CPU with AMX
-  this is the fastest path for the large models; elsewhere it is slow, so
-  ``fast_bf16()`` decides whether ``auto`` may pick it.
+  this is the fastest path for the large models at several faces; elsewhere
+  it is slow.
 - ``autocast``: fp32 weights under bf16 autocast (casts every weight on every call).
 - ``compile``: ``torch.compile`` (inductor), in fp32 or with ``bf16``.
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,19 +39,6 @@ class FaceProbabilities(nn.Module):
         if self.dtype != torch.float32:
             x = x.to(self.dtype).contiguous(memory_format=torch.channels_last)
         return self.model(x).float().softmax(1)
-
-
-@cache
-def fast_bf16() -> bool:
-    """Whether this CPU runs bf16 convolutions in hardware (AMX), where they beat fp32 by 2-3x."""
-    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
-        return False
-    if sys.platform != "linux":
-        return False
-    try:
-        return "amx_bf16" in Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
 
 
 class TorchClassifier(Classifier):

@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         smoothing: float = DEFAULT_SMOOTHING,
         probe: Callable[[], list[int]] = probe_cameras,
         detector_factory: Callable[[], Detector] = FaceDetector,
+        backend: str = "auto",
     ) -> None:
         super().__init__()
         self.setWindowTitle("fer-desktop")
@@ -93,7 +94,9 @@ class MainWindow(QMainWindow):
         self._dropped_seen, self._raw_frames_until = 0, 0.0
 
         self.bridge = PipelineBridge(self, detector_factory=detector_factory, smoothing=smoothing)
-        self.loader = BackgroundJob(lambda name: load_classifier(name, self.device, weights_dir), "fer-model-loader", self)
+        self.loader = BackgroundJob(
+            lambda name: load_classifier(name, self.device, weights_dir, backend), "fer-model-loader", self
+        )
         self.camera_probe = BackgroundJob(lambda _: probe(), "fer-camera-probe", self)
         self.snapshots = BackgroundJob(lambda job: save_png(*job), "fer-snapshot", self)
 
@@ -403,12 +406,13 @@ class MainWindow(QMainWindow):
 
 
 def run_window(
-    source: str | None, model: str, device: str, weights_dir: Path, smoothing: float = DEFAULT_SMOOTHING
+    source: str | None, model: str, device: str, weights_dir: Path, smoothing: float = DEFAULT_SMOOTHING,
+    backend: str = "auto",
 ) -> int:
     """Open the window and run the event loop until it closes; Ctrl-C in the terminal closes it too."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("fer-desktop")
-    window = MainWindow(source, model, device, weights_dir, smoothing)
+    window = MainWindow(source, model, device, weights_dir, smoothing, backend=backend)
     window.resize(1280, 760)
     window.show()
     signal.signal(signal.SIGINT, lambda *_: window.close())
