@@ -3,6 +3,7 @@
     python benchmarks/training.py                       # squeezenet, resnet18, vgg19, ~2 min
     python benchmarks/training.py --models squeezenet --steps 2
     python benchmarks/training.py --pause /tmp/fer-train.pid   # stop a training run while timing
+    python benchmarks/training.py --models squeezenet --profile  # and where a training step's time goes
 
 No data set needed: a synthetic ``fer2013.csv`` (random faces, FER-2013's
 columns) goes through the real ``trainer.train.train`` (the same augmentation,
@@ -43,7 +44,7 @@ def synthetic_csv(path: Path, train: int, public: int, seed: int = 0) -> Path:
     return path
 
 
-def measure(model: str, batch: int, steps: int, amp: bool, work: Path, pid: int | None) -> dict:
+def measure(model: str, batch: int, steps: int, amp: bool, work: Path, pid: int | None, profile: bool) -> dict:
     import torch
 
     from fer_desktop.weights import load_model
@@ -57,7 +58,15 @@ def measure(model: str, batch: int, steps: int, amp: bool, work: Path, pid: int 
         out = work / f"runs{next(tries)}"  # a fresh folder per try: the trainer will not overwrite a run
         cfg = TrainConfig(model=model, data=str(data), out=str(out), epochs=2, batch_size=batch, amp=amp,
                           warmup_epochs=0.5)
-        run_dir = train(cfg)
+        if profile:
+            from torch.profiler import profile as profiler
+
+            with profiler() as prof:
+                run_dir = train(cfg)
+            table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
+            print(f"\n{model}: operators by own CPU time, whole run (training, validation, report)\n{table}")
+        else:
+            run_dir = train(cfg)
         checkpoint = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
         net, spec, _ = load_model(run_dir / f"{model}.safetensors")
         faces = np.random.default_rng(1).integers(0, 256, (1024, 48, 48), dtype=np.uint8)
@@ -82,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=8, help="timed steps (and as many warm-up steps)")
     p.add_argument("--no-amp", dest="amp", action="store_false", help="fp32 instead of bf16 autocast")
     p.add_argument("--pause", metavar="PID|FILE", help="SIGSTOP this process while timing, SIGCONT after")
+    p.add_argument("--profile", action="store_true", help="print the operators that take the time (slower)")
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "training.json")
     args = p.parse_args(argv)
     pid = pause_pid(args.pause)
@@ -92,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {describe_machine(info)}", file=sys.stderr)
     runs = []
     for model in args.models:
-        runs.append(measure(model, args.batch, args.steps, args.amp, work, pid))
+        runs.append(measure(model, args.batch, args.steps, args.amp, work, pid, args.profile))
         time.sleep(1.0)  # let a paused job run between models
     print(f"\n{describe_machine(info)}; batch {args.batch}, {args.steps} timed steps after as many warm-up steps\n")
     print_table(
@@ -101,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{r['val_images_per_s']:.0f}", f"{r['epoch_s'] / 60:.1f} min"] for r in runs],
     )
     print_background([r["background_cores"] for r in runs])
-    write_json(args.out, {"machine": info, "paused_pid": pid, "runs": runs})
+    if args.profile:
+        print("(profiled: the profiler slows every step, so these figures are not written)")
+    else:
+        write_json(args.out, {"machine": info, "paused_pid": pid, "runs": runs})
     return 0
 
 
