@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import signal
 import sys
@@ -21,39 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a fresh clone without installing
     sys.path.insert(0, str(ROOT))
 
+from trainer.machine import describe_machine, machine  # noqa: E402  (re-exported for the scripts)
+
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 MODELS: tuple[str, ...] = ("squeezenet", "resnet18", "vgg19", "ensemble")
 QUIET_LOAD = 0.15  # cores other processes may use before a timed section starts
 DISTURBED_LOAD = 0.25  # cores other processes may use during one before it is measured again
 T = TypeVar("T")
-
-
-def machine() -> dict[str, Any]:
-    """The CPU and the software the figures were taken with."""
-    import onnxruntime
-    import torch
-
-    cpu = platform.processor() or "?"
-    flags: set[str] = set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "avx512": "avx512f" in flags, "avx512_bf16": "avx512_bf16" in flags,
-        "amx_bf16": "amx_bf16" in flags, "gpu": torch.cuda.is_available(), "python": platform.python_version(),
-        "torch": torch.__version__, "onnxruntime": onnxruntime.__version__, "torch_threads": torch.get_num_threads(),
-    }
-
-
-def describe_machine(m: dict[str, Any]) -> str:
-    extras = [name for name in ("avx512", "avx512_bf16", "amx_bf16") if m[name]]
-    return (f"{m['cpu']}, {m['cores']} cores ({', '.join(extras) or 'no AVX-512'}), "
-            f"{'a GPU' if m['gpu'] else 'no GPU'}; torch {m['torch']}, onnxruntime {m['onnxruntime']}")
 
 
 def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> tuple[Path, dict[str, str]]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 from common import ROOT, RESULTS_DIR, describe_machine, machine  # noqa: E402  (adds the repo to sys.path)
 
 from fer_desktop.models import ARCHITECTURES, count_parameters
@@ -24,23 +24,32 @@ from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_model
 from trainer.data import load_fer
 from trainer.metrics import classification_metrics
 from trainer.predict import predict_probs
+from trainer.report import plot_confusion, plot_curves
 
 THESIS = {"squeezenet": 66.37, "resnet18": 64.61, "vgg19": 68.90, "ensemble": 69.54}
 DOCS = ROOT / "docs" / "models"
 
 
+BACKENDS = {"onnx-2t": "ONNX Runtime, 2 threads (the app's CPU default)", "torch": "PyTorch fp32"}
+
+
 def latency(inference: dict, name: str) -> str:
-    """Per-face latency of the backend the app uses for this model, at batch 1 and 8."""
-    choice = inference.get("fastest", {}).get(name, {})
-    backend = choice.get("fastest") if choice.get("switch") else "torch"
-    cells = {r["batch"]: r["ms_per_face"] for r in inference.get("results", [])
-             if r["model"] == name and r["backend"] == backend}
-    if 1 not in cells or 8 not in cells:
-        return "not measured: run `python benchmarks/inference.py`"
-    return f"{cells[1]:.2f} ms at batch 1, {cells[8]:.2f} ms at batch 8 ({backend})"
+    """Per-face latency at batch 1 and 8: the app's CPU backend and eager PyTorch."""
+    cells = {(r["backend"], r["batch"]): r["ms_per_face"] for r in inference.get("results", []) if r["model"] == name}
+    parts = [f"{label}: {cells[b, 1]:.2f} ms at batch 1, {cells[b, 8]:.2f} ms at batch 8"
+             for b, label in BACKENDS.items() if (b, 1) in cells and (b, 8) in cells]
+    return "; ".join(parts) or "not measured: run `python benchmarks/inference.py`"
+
+
+def training_machines(history: list[dict]) -> str:
+    """The machines the epochs ran on, as the trainer recorded them."""
+    hosts = list(dict.fromkeys(h.get("machine") or "a machine not recorded (runs before the trainer noted it)"
+                               for h in history))
+    return "; ".join(hosts) or "unknown"
 
 
 def card(name: str, run_dir: Path, data, inference: dict, host: str) -> str:
+    """``host``: the machine of the inference figures."""
     path = DEFAULT_WEIGHTS_DIR / f"{name}.safetensors"
     model, spec, info = load_model(path)
     x, y = data.select("public")
@@ -55,9 +64,10 @@ def card(name: str, run_dir: Path, data, inference: dict, host: str) -> str:
         trained = {"history": state["history"], "train_seconds": sum(h["epoch_seconds"] for h in state["history"])}
     history = trained.get("history", [])
     DOCS.mkdir(parents=True, exist_ok=True)
-    for png in ("confusion.png", "curves.png"):
-        if (report / png).is_file():
-            shutil.copy2(report / png, DOCS / f"{name}-{png}")
+    plot_confusion(np.array(single["confusion_matrix"]), DOCS / f"{name}-confusion.png",
+                   f"{name}, PublicTest, single crop: {single['accuracy']:.2%}")
+    if history:
+        plot_curves(history, DOCS / f"{name}-curves.png", f"{name}: training curves")
     minutes = trained.get("train_seconds", 0) / 60
     lines = [
         f"## {name}",
@@ -67,19 +77,20 @@ def card(name: str, run_dir: Path, data, inference: dict, host: str) -> str:
         f"- File: `weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB (fp16 safetensors with metadata)",
         f"- Trained with: `{(run_dir / 'command.txt').read_text().strip()}`",
         f"- Epochs run: {len(history)} of {json.loads((run_dir / 'config.json').read_text())['epochs']}, best PublicTest at epoch {info.get('epoch')}; training time {minutes:.0f} min "
-        f"(sum of epoch times, validation excluded) on {host}",
+        f"(sum of epoch times, validation excluded) on {training_machines(history)}",
         f"- PublicTest ({single['n']} faces): **{single['accuracy']:.2%} single crop**, {ten['accuracy']:.2%} ten-crop; "
         f"macro F1 {single['macro_f1']:.3f}; emotion detection rate {single['emotion_detection_rate']} "
         f"(thesis figure to beat: {THESIS[name]:.2f}%)",
-        f"- CPU latency per face: {latency(inference, name)}",
+        f"- CPU latency per face on {host}: {latency(inference, name)}",
         "",
         "| class | precision | recall | F1 | support |",
         "| --- | --- | --- | --- | --- |",
         *[f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
           for c, m in single["per_class"].items()],
         "",
-        *([f"![{name} confusion matrix on PublicTest](../docs/models/{name}-confusion.png)", ""]
-          if (DOCS / f"{name}-confusion.png").is_file() else []),
+        f"![{name} confusion matrix on PublicTest](../docs/models/{name}-confusion.png)",
+        "",
+        *([f"![{name} training curves](../docs/models/{name}-curves.png)", ""] if history else []),
     ]
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -195,6 +196,7 @@ def test_a_few_steps_lower_the_loss_and_write_the_run(full_run: Path) -> None:
     assert all(math.isfinite(v) for v in losses)
     assert losses[-1] < losses[0], losses
     assert history[-1]["lr"] < history[0]["lr"]
+    assert all(f"{os.cpu_count()} cores" in h["machine"] for h in history)  # figures name their machine
 
     best = max(history, key=lambda h: h["val_accuracy"])
     info = read_info(full_run / "squeezenet.safetensors")

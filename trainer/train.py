@@ -35,6 +35,7 @@ from fer_desktop.weights import (
 )
 from trainer.augment import AugmentConfig, augment
 from trainer.data import DataError, FerData, load_fer
+from trainer.machine import describe_machine, machine
 from trainer.predict import autocast, bf16_supported, predict_probs
 from trainer.report import write_report
 
@@ -220,6 +221,7 @@ def train(cfg: TrainConfig) -> Path:
     total_steps = steps_per_epoch * cfg.epochs
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
     amp_on = cfg.amp and bf16_supported(device)
+    host = describe_machine(machine())  # per epoch: a run resumed elsewhere records each machine
     n_params = count_parameters(model)
     print(
         f"{cfg.model}: {n_params / 1e6:.2f} M parameters · {len(train_y)} train / {len(val_y)} PublicTest faces · "
@@ -270,7 +272,7 @@ def train(cfg: TrainConfig) -> Path:
         history.append({
             "epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": loss_sum / seen,
             "train_accuracy": correct / seen, "val_loss": val_loss, "val_accuracy": val_acc,
-            "epoch_seconds": train_time, "images_per_second": seen / train_time,
+            "epoch_seconds": train_time, "images_per_second": seen / train_time, "machine": host,
         })
         improved = val_acc > best_acc
         if improved:
