@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -122,6 +123,14 @@ def quietly(measure: Callable[[], T], pid: int | None, tries: int = 4) -> tuple[
         print(f"  disturbed: other processes used {section['background_cores']:.2f} cores; "
               f"{'again' if attempt + 1 < tries else 'kept, flagged'}", file=sys.stderr)
     return result, section["background_cores"]
+
+
+def add_common_arguments(p: argparse.ArgumentParser, out: str, weights: bool = True) -> None:
+    """``--weights`` (where the models take their files), ``--pause`` and ``--out``, alike in every script."""
+    if weights:
+        p.add_argument("--weights", type=Path, help="weights folder (default: weights/; random weights fill the gaps)")
+    p.add_argument("--pause", metavar="PID|FILE", help="SIGSTOP this process while timing, SIGCONT after")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR / out, help="the JSON written (default: %(default)s)")
 
 
 def pause_pid(value: str | None) -> int | None:

@@ -33,8 +33,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 from common import (  # noqa: E402
-    MODELS, RESULTS_DIR, describe_machine, machine, pause_pid, percentiles, prepare_weights, print_background,
-    print_table, quietly, write_json,
+    MODELS, add_common_arguments, describe_machine, machine, pause_pid, percentiles, prepare_weights,
+    print_background, print_table, quietly, write_json,
 )
 
 import pyqtgraph as pg  # noqa: E402
@@ -169,9 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="+", default=["squeezenet", "ensemble"],
                    choices=MODELS)
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per model")
-    p.add_argument("--weights", type=Path, help="weights folder (default: weights/; random weights fill the gaps)")
-    p.add_argument("--pause", metavar="PID|FILE", help="SIGSTOP this process while timing, SIGCONT after")
-    p.add_argument("--out", type=Path, default=RESULTS_DIR / "gui.json")
+    add_common_arguments(p, "gui.json")
     args = p.parse_args(argv)
     pid = pause_pid(args.pause)
     os.environ.setdefault("FER_DESKTOP_CACHE", tempfile.mkdtemp(prefix="fer-bench-cache-"))

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from common import (
-    MODELS, RESULTS_DIR, describe_machine, machine, pause_pid, percentiles, prepare_weights, print_background,
-    print_table, quietly, write_json,
+    MODELS, add_common_arguments, describe_machine, machine, pause_pid, percentiles, prepare_weights,
+    print_background, print_table, quietly, write_json,
 )
 
 
@@ -85,11 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     p.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     p.add_argument("--seconds", type=float, default=1.5, help="timing per model, backend and batch size")
-    p.add_argument("--weights", type=Path, help="weights folder (default: weights/; random weights fill the gaps)")
-    p.add_argument("--pause", metavar="PID|FILE", help="SIGSTOP this process while timing, SIGCONT after")
     p.add_argument("--fer", metavar="PATH", help="FER-2013 (zip, folder or csv): check outputs on its PublicTest "
                    "faces (max difference and top-1 agreement) instead of on random pixels")
-    p.add_argument("--out", type=Path, default=RESULTS_DIR / "inference.json")
+    add_common_arguments(p, "inference.json")
     args = p.parse_args(argv)
     pid = pause_pid(args.pause)
 

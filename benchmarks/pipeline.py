@@ -34,8 +34,8 @@ import cv2
 import numpy as np
 
 from common import (
-    MODELS, RESULTS_DIR, describe_machine, machine, pause_pid, percentiles, prepare_weights, print_background,
-    print_table, quietly, write_json,
+    MODELS, add_common_arguments, describe_machine, machine, pause_pid, percentiles, prepare_weights,
+    print_background, print_table, quietly, write_json,
 )
 
 from fer_desktop.inference import BACKENDS  # noqa: E402
@@ -121,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--faces", nargs="+", type=int, default=list(FACE_COUNTS), choices=FACE_COUNTS)
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="default: what the app picks")
     p.add_argument("--frames", type=int, default=300, help="frames per video (default: %(default)s, 10 s)")
-    p.add_argument("--weights", type=Path, help="weights folder (default: weights/; random weights fill the gaps)")
-    p.add_argument("--pause", metavar="PID|FILE", help="SIGSTOP this process while timing, SIGCONT after")
-    p.add_argument("--out", type=Path, default=RESULTS_DIR / "pipeline.json")
+    add_common_arguments(p, "pipeline.json")
     p.add_argument("--one", nargs=3, metavar=("MODEL", "VIDEO", "WEIGHTS"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     pid = pause_pid(args.pause)

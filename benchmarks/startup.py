@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from common import (
-    MODELS, ROOT, RESULTS_DIR, describe_machine, machine, pause_pid, prepare_weights, print_background,
+    MODELS, ROOT, add_common_arguments, describe_machine, machine, pause_pid, prepare_weights, print_background,
     print_table, quietly, write_json,
 )
 
@@ -56,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", default=["squeezenet"], choices=MODELS)
     p.add_argument("--runs", type=int, default=5, help="launches per model: 1 with an empty cache, then warm")
-    p.add_argument("--weights", type=Path, help="weights folder (default: weights/; random weights fill the gaps)")
-    p.add_argument("--pause", metavar="PID|FILE", help="SIGSTOP this process while timing, SIGCONT after")
-    p.add_argument("--out", type=Path, default=RESULTS_DIR / "startup.json")
+    add_common_arguments(p, "startup.json")
     args = p.parse_args(argv)
     pid = pause_pid(args.pause)
     weights_dir, kinds = prepare_weights(args.models, args.weights)

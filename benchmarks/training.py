@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from common import (
-    RESULTS_DIR, describe_machine, machine, pause_pid, print_background, print_table, quietly, write_json,
+    add_common_arguments, describe_machine, machine, pause_pid, print_background, print_table, quietly, write_json,
 )
 
 TRAIN_FACES = 28_709  # FER-2013 Training
@@ -90,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=128, help="the trainer's default batch size")
     p.add_argument("--steps", type=int, default=8, help="timed steps (and as many warm-up steps)")
     p.add_argument("--no-amp", dest="amp", action="store_false", help="fp32 instead of bf16 autocast")
-    p.add_argument("--pause", metavar="PID|FILE", help="SIGSTOP this process while timing, SIGCONT after")
     p.add_argument("--profile", action="store_true", help="print the operators that take the time (slower)")
-    p.add_argument("--out", type=Path, default=RESULTS_DIR / "training.json")
+    add_common_arguments(p, "training.json", weights=False)
     args = p.parse_args(argv)
     pid = pause_pid(args.pause)
     work = Path(tempfile.mkdtemp(prefix="fer-bench-train-"))
