@@ -379,3 +379,13 @@ def test_ensemble_fuses_finished_member_runs(tmp_path: Path) -> None:
 def test_specs_agree_with_training_input() -> None:
     # The trainer feeds every architecture its spec's crop; the ensemble members must share one.
     assert len({(SPECS[m].input_size, SPECS[m].mean, SPECS[m].std) for m in ENSEMBLE_MEMBERS}) == 1
+
+
+def test_time_limit_ends_an_invocation_between_epochs(fer_dir: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    # The first epoch always runs; the next would end past a limit of a few milliseconds.
+    run_dir = train(tiny(fer_dir, tmp_path, epochs=3, limit=16, time_limit=1e-4))
+    assert checkpoint(run_dir)["epoch"] == 1 and not (run_dir / "report").exists()
+    assert "stopped after epoch 1/3; continue with --resume" in capsys.readouterr().err
+    train(tiny(fer_dir, tmp_path, epochs=3, limit=16, resume=True))  # no limit now: runs to the end
+    assert checkpoint(run_dir)["epoch"] == 3 and (run_dir / "report" / "metrics.json").is_file()

@@ -63,6 +63,7 @@ class TrainConfig:
     threads: int = 0  # CPU threads for torch; 0 = all cores
     limit: int = 0  # use only N random training images (smoke tests); 0 = all
     stop_after: int = 0  # end this invocation after N epochs; continue later with --resume; 0 = run to the end
+    time_limit: float = 0.0  # minutes: end this invocation before an epoch that would end past it; 0 = none
     resume: bool = False  # continue the interrupted run in OUT/<model>/ exactly
 
 
@@ -171,7 +172,8 @@ def train(cfg: TrainConfig) -> Path:
             raise SystemExit(f"--resume: no checkpoint at {ckpt_path}; start the run without --resume")
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         saved = config_from_dict(state["config"])
-        cfg = dataclasses.replace(saved, device=cfg.device, threads=cfg.threads, stop_after=cfg.stop_after, resume=True)
+        cfg = dataclasses.replace(saved, device=cfg.device, threads=cfg.threads, stop_after=cfg.stop_after,
+                                  time_limit=cfg.time_limit, resume=True)
     elif ckpt_path.is_file():
         raise SystemExit(f"{run_dir} already holds a run: pass --resume to continue it, or --out to start a new one")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -230,7 +232,12 @@ def train(cfg: TrainConfig) -> Path:
     )
 
     end_epoch = cfg.epochs if not cfg.stop_after else min(cfg.epochs, start_epoch + cfg.stop_after)
+    t_invocation, epoch_wall = time.perf_counter(), 0.0
     for epoch in range(start_epoch, end_epoch):
+        if cfg.time_limit and epoch_wall and time.perf_counter() - t_invocation + epoch_wall > cfg.time_limit * 60:
+            end_epoch = epoch  # the next epoch would end past --time-limit
+            break
+        t_epoch = time.perf_counter()
         # Every epoch's randomness derives from (seed, epoch): a resumed run repeats it exactly.
         torch.manual_seed(cfg.seed * 100_003 + epoch)
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
@@ -290,6 +297,7 @@ def train(cfg: TrainConfig) -> Path:
             f"PublicTest {val_acc:.2%}{' (best)' if improved else ''} · {train_time:.0f} s, {seen / train_time:.0f} img/s",
             file=sys.stderr,
         )
+        epoch_wall = time.perf_counter() - t_epoch
     if end_epoch < cfg.epochs:
         print(f"stopped after epoch {end_epoch}/{cfg.epochs}; continue with --resume", file=sys.stderr)
         return run_dir
@@ -300,15 +308,20 @@ def train(cfg: TrainConfig) -> Path:
 def train_ensemble(cfg: TrainConfig) -> Path:
     """Train the members that are not trained yet, then pick the fusion weight on PublicTest."""
     run_dir = Path(cfg.out) / "ensemble"
+    t0 = time.perf_counter()
     for member in ENSEMBLE_MEMBERS:
         member_dir = Path(cfg.out) / member
         if (member_dir / "report" / "metrics.json").is_file():
             print(f"{member}: finished run found in {member_dir}", file=sys.stderr)
             continue
         resume = (member_dir / "checkpoint.pt").is_file()
-        train(dataclasses.replace(cfg, model=member, resume=resume))
+        left = cfg.time_limit - (time.perf_counter() - t0) / 60  # --time-limit holds for the whole command
+        if cfg.time_limit and left <= 0:
+            print(f"--time-limit reached before {member}; continue with --resume", file=sys.stderr)
+            return run_dir
+        train(dataclasses.replace(cfg, model=member, resume=resume, time_limit=max(left, 0.0) if cfg.time_limit else 0.0))
         if not (member_dir / "report" / "metrics.json").is_file():
-            return run_dir  # --stop-after ended the member's run early
+            return run_dir  # --stop-after or --time-limit ended the member's run early
     data = load_fer(cfg.data)
     val_x, val_y = data.select("public")
     device = resolve_device(cfg.device)
