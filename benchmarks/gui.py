@@ -42,6 +42,7 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from fer_desktop.pipeline.demo import DEMO_FPS  # noqa: E402
+from pipeline import FACE_COUNTS, write_video  # noqa: E402
 from fer_desktop.ui.video_view import VideoView  # noqa: E402
 from fer_desktop.ui.window import MainWindow  # noqa: E402
 
@@ -119,8 +120,8 @@ def spin(seconds: float, until: Callable[[], bool] | None = None) -> None:
     loop.exec()
 
 
-def measure(model: str, weights_dir: Path, seconds: float, clock: GuiClock, pid: int | None) -> dict:
-    window = MainWindow("demo", model, "cpu", weights_dir, probe=lambda: [])
+def measure(model: str, source: str, weights_dir: Path, seconds: float, clock: GuiClock, pid: int | None) -> dict:
+    window = MainWindow(source, model, "cpu", weights_dir, probe=lambda: [])
     window.resize(1280, 760)
     window.show()
     clock.chart = window.chart
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="+", default=["squeezenet", "ensemble"],
                    choices=MODELS)
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per model")
+    p.add_argument("--faces", type=int, default=1, choices=FACE_COUNTS,
+                   help="1: the demo; more: pipeline.py's video of that many astronauts, played at 30 fps")
     add_common_arguments(p, "gui.json")
     args = p.parse_args(argv)
     pid = pause_pid(args.pause)
@@ -177,17 +180,23 @@ def main(argv: list[str] | None = None) -> int:
     weights_dir, kinds = prepare_weights(args.models, args.weights)
     info = machine()
     print(f"# {describe_machine(info)}; Qt platform {os.environ['QT_QPA_PLATFORM']}", file=sys.stderr)
+    source = "demo"
+    if args.faces > 1:  # long enough for the model to load, the warm-up and the measured span
+        frames = int((args.seconds + 30) * 30)
+        source = str(write_video(Path(tempfile.mkdtemp(prefix="fer-bench-gui-")) / "faces.avi", args.faces, frames))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     clock = instrument()
     runs = []
     for model in args.models:
-        runs.append({"weights": kinds[model], **measure(model, weights_dir, args.seconds, clock, pid)})
+        runs.append({"weights": kinds[model], "faces": args.faces,
+                     **measure(model, source, weights_dir, args.seconds, clock, pid)})
         r = runs[-1]
         print(f"{model}: frame-to-chart p95 {r['frame_to_chart_ms']['p95']:.1f} ms, GUI "
               f"{r['gui_ms_per_frame']['thread_cpu']:.2f} ms CPU per frame", file=sys.stderr)
     del app
 
-    print(f"\n{describe_machine(info)}; demo source at {DEMO_FPS:.0f} fps, window 1280x760, "
+    what = "the demo" if args.faces == 1 else f"a video of {args.faces} faces"
+    print(f"\n{describe_machine(info)}; {what} at {DEMO_FPS:.0f} fps, window 1280x760, "
           f"Qt {os.environ['QT_QPA_PLATFORM']}\n")
     print_table(
         ["model", "backend", "video fps", "results fps", "frame→chart p50/p95 ms", "→painted p50/p95 ms",

@@ -74,21 +74,23 @@ class FaceBarsChart(pg.PlotWidget):
         self.getAxis("bottom").setTicks([[(v, f"{v:.0%}") for v in (0, 0.5, 1.0)]])
         self.getAxis("left").setWidth(40)
         self.invertY(True)  # the largest face on top
-        # One stacked segment series per emotion.
-        self._segments = [pg.BarGraphItem(x0=[], y=[], width=[], height=0.75, brush=brush) for brush in BRUSHES]
-        for segment in self._segments:
-            self.addItem(segment)
+        # Every face's seven segments in one item: one redraw a frame, however many faces.
+        self._segments = pg.BarGraphItem(x0=[], y=[], width=[], height=0.75, brushes=[])
+        self.addItem(self._segments)
         self.rows = 0
+        self._labels: list[tuple[int, str]] = []
 
     def show_faces(self, faces: Sequence[FaceResult], selected: int | None) -> None:
         classified = [f for f in faces if f.probs is not None]
         self.rows = len(classified)
         probs = np.array([f.probs for f in classified]).reshape(-1, NUM_CLASSES)
         starts = np.cumsum(probs, axis=1) - probs
-        rows = np.arange(len(classified))
-        for k, segment in enumerate(self._segments):
-            segment.setOpts(x0=starts[:, k], y=rows, width=probs[:, k])
+        rows = np.repeat(np.arange(len(classified)), NUM_CLASSES)
+        self._segments.setOpts(x0=starts.ravel(), y=rows, width=probs.ravel(), brushes=BRUSHES * len(classified))
+        # Labels, range and title change only when faces come, go or are selected; each change re-lays the plot out.
         labels = [(i, f"▶#{f.track_id}" if f.track_id == selected else f"#{f.track_id}") for i, f in enumerate(classified)]
-        self.getAxis("left").setTicks([labels])
-        self.setYRange(-0.6, max(len(classified), 1) - 0.4, padding=0)
-        self.setTitle(f"All {len(classified)} faces (colours as above)", color="k")
+        if labels != self._labels:
+            self._labels = labels
+            self.getAxis("left").setTicks([labels])
+            self.setYRange(-0.6, max(len(classified), 1) - 0.4, padding=0)
+            self.setTitle(f"All {len(classified)} faces (colours as above)", color="k")
