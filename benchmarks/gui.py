@@ -11,11 +11,12 @@ refresh, and the paint events of the video and the charts. Figures:
 
 - frame-to-chart: capture until the probability chart was updated (the
   window's own ``frame_to_chart``), and until it was next painted;
-- GUI-thread time per video frame shown (30 a second): the wrapped slots and
-  paints over the measured span divided by the frames shown, and the GUI
-  thread's CPU time (``time.thread_time``) over the same span divided alike,
-  which also holds Qt's own work (layout, backing store, event dispatch) that
-  no wrapper sees.
+- GUI-thread time per frame of the source (30 a second): the wrapped slots
+  and paints over the measured span divided by the frames captured, and the
+  GUI thread's CPU time (``time.thread_time``) over the same span divided
+  alike, which also holds Qt's own work (layout, backing store, event
+  dispatch) that no wrapper sees;
+- video fps: distinct frames the video panel was given per second.
 """
 
 from __future__ import annotations
@@ -68,11 +69,12 @@ class GuiClock:
         self.to_paint_ms.clear()
         self.per_result_ms.clear()
 
-    def wrap(self, owner: type, attr: str, label: Callable[[object], str] | str) -> None:
+    def wrap(self, owner: type, attr: str, label: Callable[[object], str] | str, timed: bool = True) -> None:
+        """Time (or, ``timed=False``, only count: it runs inside a timed one) each call of ``owner.attr``."""
         original = getattr(owner, attr)
         clock = self
 
-        def timed(self, *args):
+        def wrapper(self, *args):
             t = time.perf_counter()
             try:
                 return original(self, *args)
@@ -80,11 +82,12 @@ class GuiClock:
                 now = time.perf_counter()
                 if clock.recording:
                     key = label if isinstance(label, str) else label(self)
-                    clock.spent[key] += now - t
                     clock.calls[key] += 1
-                    clock.after(key, self, now, now - t)
+                    if timed:
+                        clock.spent[key] += now - t
+                        clock.after(key, self, now, now - t)
 
-        setattr(owner, attr, timed)
+        setattr(owner, attr, wrapper)
 
     def after(self, key: str, obj: object, now: float, took: float) -> None:
         if key == "result slot":
@@ -105,6 +108,7 @@ def instrument() -> GuiClock:
     clock.wrap(MainWindow, "_show_result", "result slot")
     clock.wrap(MainWindow, "_refresh_status", "status refresh")
     clock.wrap(VideoView, "paintEvent", "video paint")
+    clock.wrap(VideoView, "show_frame", "video frame", timed=False)
     clock.wrap(pg.GraphicsView, "paintEvent", lambda view: "chart paint" if view is clock.chart else "face bars paint")
     return clock
 
@@ -143,24 +147,24 @@ def measure(model: str, source: str, weights_dir: Path, seconds: float, clock: G
         spin(seconds)
         cpu, wall = time.thread_time() - cpu0, time.perf_counter() - t0
         clock.recording = False
-        return cpu, wall, *counts
+        now = stats.frames_processed, stats.frames_captured, stats.dropped
+        return cpu, wall, *(b - a for a, b in zip(counts, now))
 
-    (cpu, wall, results0, captured0, dropped0), background = quietly(segment, pid)
-    shown, frames = clock.calls["result slot"], clock.calls["frame slot"]
+    (cpu, wall, processed, frames, dropped), background = quietly(segment, pid)
+    shown = clock.calls["result slot"]
     window.close()
     spin(0.3)
     wrapped_ms = sum(clock.spent.values()) * 1e3
     return {
         "model": model, "backend": getattr(window.bridge.pipeline.classifier, "backend", None), "seconds": wall,
-        "captured_fps": (stats.frames_captured - captured0) / wall,
-        "processed_fps": (stats.frames_processed - results0) / wall,
-        "shown_fps": frames / wall, "results_fps": shown / wall, "dropped": stats.dropped - dropped0,
+        "captured_fps": frames / wall, "processed_fps": processed / wall,
+        "shown_fps": clock.calls["video frame"] / wall, "results_fps": shown / wall, "dropped": dropped,
         "frame_to_chart_ms": percentiles(clock.to_chart_ms),
         "frame_to_chart_painted_ms": percentiles(clock.to_paint_ms),
         "gui_ms_per_frame": {"wrapped": wrapped_ms / max(frames, 1), "thread_cpu": cpu * 1e3 / max(frames, 1)},
         "gui_busy_share": {"wrapped": wrapped_ms / 1e3 / wall, "thread_cpu": cpu / wall},
         "result_slot_ms": percentiles(clock.per_result_ms),
-        "ms_per_call": {k: clock.spent[k] * 1e3 / clock.calls[k] for k in clock.calls},
+        "ms_per_call": {k: clock.spent[k] * 1e3 / clock.calls[k] for k in clock.spent},
         "calls_per_s": {k: clock.calls[k] / wall for k in clock.calls}, "background_cores": background,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,14 +15,20 @@ from fer_desktop.pipeline.background import LatestRequestWorker
 from fer_desktop.pipeline.slot import LatestSlot
 from fer_desktop.ui.images import to_display_image
 
+# After the analysis drops a frame (it is slower than the source), every captured frame is
+# shown for this long, under the newest boxes; otherwise each frame is shown once, with
+# its own boxes, when its result comes, and captured frames are not sent to the GUI at all.
+RAW_FRAMES_S = 1.0
+
 
 class PipelineBridge(QObject):
     """The pipeline's callbacks as signals.
 
     Frames and results wait in one-item slots and a signal is sent only when
     the slot was empty, so however slow the GUI, at most one of each is queued.
-    Each frame's display image is made here, in the worker's thread, so that
-    the GUI thread only draws it.
+    Which frames are shown is decided here too (``RAW_FRAMES_S``), and their
+    display images are made here, in the workers' threads, so that the GUI
+    thread only draws.
     """
 
     frame_ready = Signal()  # then take_frame()
@@ -34,11 +41,12 @@ class PipelineBridge(QObject):
     def __init__(self, parent: QObject | None = None, **pipeline_options: Any) -> None:
         super().__init__(parent)
         self._frames: LatestSlot[tuple[Frame, QImage]] = LatestSlot(drop=True)
-        self._results: LatestSlot[tuple[FrameResult, QImage]] = LatestSlot(drop=True)
+        self._results: LatestSlot[tuple[FrameResult, QImage | None]] = LatestSlot(drop=True)
         # Written by the inference thread, before the result reaches the GUI.
         self.recorder: CsvRecorder | None = None
         # The video panel's size in device pixels, set by the GUI thread: frames are scaled to it here.
         self.display_box: tuple[int, int] | None = None
+        self._dropped_seen, self._raw_frames_until = 0, 0.0  # written by the capture thread only
         callbacks = PipelineCallbacks(
             on_opened=self.source_opened.emit,
             on_frame=self._on_frame,
@@ -51,11 +59,15 @@ class PipelineBridge(QObject):
     def take_frame(self) -> tuple[Frame, QImage] | None:
         return self._frames.take_nowait()
 
-    def take_result(self) -> tuple[FrameResult, QImage] | None:
+    def take_result(self) -> tuple[FrameResult, QImage | None] | None:
+        """The newest result, with its frame's display image unless captured frames are being shown instead."""
         return self._results.take_nowait()
 
     def _on_frame(self, frame: Frame) -> None:
-        if not self._frames.put((frame, to_display_image(frame.image, self.display_box))):
+        now, dropped = time.perf_counter(), self.pipeline.stats.dropped
+        if dropped != self._dropped_seen:
+            self._dropped_seen, self._raw_frames_until = dropped, now + RAW_FRAMES_S
+        if now < self._raw_frames_until and not self._frames.put((frame, self._display(frame))):
             self.frame_ready.emit()
 
     def _on_result(self, result: FrameResult) -> None:
@@ -67,8 +79,12 @@ class PipelineBridge(QObject):
                 self.recorder = None
                 recorder.close()
                 self.recording_failed.emit(f"Recording to {recorder.path} stopped: {e.strerror or e}")
-        if not self._results.put((result, to_display_image(result.frame.image, self.display_box))):
+        image = None if time.perf_counter() < self._raw_frames_until else self._display(result.frame)
+        if not self._results.put((result, image)):
             self.result_ready.emit()
+
+    def _display(self, frame: Frame) -> QImage:
+        return to_display_image(frame.image, self.display_box)
 
 
 class BackgroundJob(QObject):

@@ -40,10 +40,6 @@ from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
 STATUS_INTERVAL_MS = 500
 BACKEND_LABELS = {"onnxruntime": "ONNX Runtime", "torch": "PyTorch", "torch-bf16": "PyTorch bf16"}
-# After the analysis drops a frame (it is slower than the source), the video shows
-# every captured frame for this long, under the newest boxes; otherwise each frame
-# is drawn once, with its own boxes, when its result comes.
-RAW_FRAMES_S = 1.0
 SHUTDOWN_S = 1.8  # every thread gone within 2 s of closing
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 
@@ -91,7 +87,6 @@ class MainWindow(QMainWindow):
         self._selected_id: int | None = None
         self._output_dir = Path.cwd()
         self._closed = False
-        self._dropped_seen, self._raw_frames_until = 0, 0.0
 
         self.bridge = PipelineBridge(self, detector_factory=detector_factory, smoothing=smoothing)
         self.loader = BackgroundJob(
@@ -278,21 +273,15 @@ class MainWindow(QMainWindow):
 
     def _show_frame(self) -> None:
         taken = self.bridge.take_frame()
-        if taken is None or taken[0].source_id != self._source_id:
-            return
-        dropped = self.bridge.pipeline.stats.dropped
-        if dropped != self._dropped_seen:
-            self._dropped_seen, self._raw_frames_until = dropped, time.perf_counter() + RAW_FRAMES_S
-        if time.perf_counter() < self._raw_frames_until:
+        if taken is not None and taken[0].source_id == self._source_id:
             self.video.show_frame(taken[1], _size(taken[0].image))
-        # Otherwise every frame is being analysed: it is drawn once, with its boxes, when its result comes.
 
     def _show_result(self) -> None:
         taken = self.bridge.take_result()
         if taken is None or taken[0].frame.source_id != self._source_id:
             return
         result, image = taken
-        if time.perf_counter() >= self._raw_frames_until:
+        if image is not None:  # the frame itself, drawn with its own boxes
             self.video.show_frame(image, _size(result.frame.image))
         face = self._selected_face(result.faces)
         self.video.show_result(result, None if face is None else face.track_id)
