@@ -133,6 +133,13 @@ def add_common_arguments(p: argparse.ArgumentParser, out: str, weights: bool = T
     p.add_argument("--out", type=Path, default=RESULTS_DIR / out, help="the JSON written (default: %(default)s)")
 
 
+def announce_machine(note: str = "") -> dict[str, Any]:
+    """The machine's description, printed first on stderr, so that no figure goes without it."""
+    info = machine()
+    print(f"# {describe_machine(info)}{note}", file=sys.stderr)
+    return info
+
+
 def pause_pid(value: str | None) -> int | None:
     """``--pause`` accepts a pid or a file holding one; None (nothing to pause) when that process has ended."""
     if not value:

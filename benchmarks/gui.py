@@ -34,7 +34,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 from common import (  # noqa: E402
-    MODELS, add_common_arguments, describe_machine, machine, pause_pid, percentiles, prepare_weights,
+    MODELS, add_common_arguments, announce_machine, describe_machine, pause_pid, percentiles, prepare_weights,
     print_background, print_table, quietly, write_json,
 )
 
@@ -182,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FER_DESKTOP_CACHE", tempfile.mkdtemp(prefix="fer-bench-cache-"))
 
     weights_dir, kinds = prepare_weights(args.models, args.weights)
-    info = machine()
-    print(f"# {describe_machine(info)}; Qt platform {os.environ['QT_QPA_PLATFORM']}", file=sys.stderr)
+    info = announce_machine(f"; Qt platform {os.environ['QT_QPA_PLATFORM']}")
     source = "demo"
     if args.faces > 1:  # long enough for the model to load, the warm-up and the measured span
         frames = int((args.seconds + 30) * 30)

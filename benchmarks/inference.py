@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from common import (
-    MODELS, add_common_arguments, describe_machine, machine, pause_pid, percentiles, prepare_weights,
+    MODELS, add_common_arguments, announce_machine, describe_machine, pause_pid, percentiles, prepare_weights,
     print_background, print_table, quietly, write_json,
 )
 
@@ -92,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     pid = pause_pid(args.pause)
 
     weights_dir, kinds = prepare_weights(args.models, args.weights)
-    info = machine()
-    print(f"# {describe_machine(info)}", file=sys.stderr)
+    info = announce_machine()
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, (max(args.batches), 48, 48), dtype=np.uint8)
     check = faces

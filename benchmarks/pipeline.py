@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from common import (
-    MODELS, add_common_arguments, describe_machine, machine, pause_pid, percentiles, prepare_weights,
+    MODELS, add_common_arguments, announce_machine, describe_machine, pause_pid, percentiles, prepare_weights,
     print_background, print_table, quietly, write_json,
 )
 
@@ -131,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     weights_dir, kinds = prepare_weights(args.models, args.weights)
-    info = machine()
-    print(f"# {describe_machine(info)}", file=sys.stderr)
+    info = announce_machine()
     work = Path(tempfile.mkdtemp(prefix="fer-bench-videos-"))
     # One export per model for all the runs, not one per process.
     env = {**os.environ, "FER_DESKTOP_CACHE": os.environ.get("FER_DESKTOP_CACHE", str(work / "cache"))}

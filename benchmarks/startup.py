@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from common import (
-    MODELS, ROOT, add_common_arguments, describe_machine, machine, pause_pid, prepare_weights, print_background,
-    print_table, quietly, write_json,
+    MODELS, ROOT, add_common_arguments, announce_machine, describe_machine, pause_pid, prepare_weights,
+    print_background, print_table, quietly, write_json,
 )
 
 FIRST = re.compile(r"first classified frame at ([0-9.]+)")
@@ -60,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     pid = pause_pid(args.pause)
     weights_dir, kinds = prepare_weights(args.models, args.weights)
-    info = machine()
-    print(f"# {describe_machine(info)}", file=sys.stderr)
+    info = announce_machine()
     runs = {}
     for model in args.models:
         cache = None

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 from common import (
-    add_common_arguments, describe_machine, machine, pause_pid, print_background, print_table, quietly, write_json,
+    add_common_arguments, announce_machine, describe_machine, pause_pid, print_background, print_table, quietly,
+    write_json,
 )
 
 TRAIN_FACES = 28_709  # FER-2013 Training
@@ -97,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="fer-bench-train-"))
     os.environ["FER_DESKTOP_CACHE"] = str(work / "cache")  # the trainer's decoded-data cache: not the user's
 
-    info = machine()
-    print(f"# {describe_machine(info)}", file=sys.stderr)
+    info = announce_machine()
     runs = []
     for model in args.models:
         runs.append(measure(model, args.batch, args.steps, args.amp, work, pid, args.profile))
