@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                    "faces (max difference and top-1 agreement) instead of on random pixels")
     add_common_arguments(p, "inference.json")
     args = p.parse_args(argv)
+    args.backends = [REFERENCE, *(b for b in args.backends if b != REFERENCE)]  # speed-ups are against it
     pid = pause_pid(args.pause)
 
     weights_dir, kinds = prepare_weights(args.models, args.weights)
