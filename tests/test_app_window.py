@@ -15,8 +15,9 @@ from conftest import GridDetector, ListSource
 from pytestqt.qtbot import QtBot
 
 from fer_desktop.faces import FaceDetector
-from fer_desktop.pipeline import SourceError
+from fer_desktop.pipeline import Frame, FrameResult, SourceError, StageTimings
 from fer_desktop.pipeline.analyzer import MAX_FACES
+from fer_desktop.ui.bridge import PipelineBridge
 from fer_desktop.ui.images import fit_size, to_bgr, to_display_image
 from fer_desktop.ui.window import MainWindow
 
@@ -247,3 +248,22 @@ def test_the_qt_binding_keeps_none_alive(qtbot: QtBot) -> None:
     for _ in range(2000):
         label.setText("x")
     assert sys.getrefcount(None) > before - 100
+
+
+def test_frames_reach_the_gui_once_and_with_their_boxes_unless_the_analysis_drops_some(qtbot: QtBot) -> None:
+    bridge = PipelineBridge(detector_factory=lambda: GridDetector(1))
+    image = np.zeros((48, 64, 3), np.uint8)
+    timings = StageTimings(0.0, 0.0, 0.0, 0.0)
+
+    def capture_and_analyse(index: int) -> tuple[object, object]:
+        frame = Frame(1, index, time.perf_counter(), index / 30, image)
+        bridge._on_frame(frame)
+        bridge._on_result(FrameResult(frame, (), 0, None, timings))
+        return bridge.take_frame(), bridge.take_result()
+
+    raw, (result, shown) = capture_and_analyse(0)
+    assert raw is None and result.frame.index == 0 and shown.width() == 64  # drawn once, with the result
+    bridge.pipeline.stats.dropped += 1  # the analysis fell behind the source
+    raw, (result, shown) = capture_and_analyse(1)
+    assert raw[0].index == 1 and raw[1].width() == 64 and shown is None  # every captured frame, under the boxes
+    bridge.pipeline.stop()
