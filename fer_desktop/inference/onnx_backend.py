@@ -35,7 +35,8 @@ OPSET = 17
 EXPORT_FORMAT = "1"  # bump when FaceProbabilities or the export options change
 # One thread per core, up to 4: on 2 cores the second thread took the SqueezeNet
 # pipeline from 82 to 105 fps with one face and from 27 to 43 with eight, though
-# capture shares the cores (README.md, Benchmarks). FER_DESKTOP_ORT_THREADS overrides it.
+# capture shares the cores (FER_DESKTOP_ORT_THREADS=1 benchmarks/pipeline.py, which
+# also overrides it in the app).
 DEFAULT_THREADS = min(4, os.cpu_count() or 1)
 
 
