@@ -12,6 +12,7 @@ from fer_fixtures import one_torch_thread  # noqa: F401
 from fer_desktop.emotions import NUM_CLASSES
 from fer_desktop.models import ARCHITECTURES, MODEL_NAMES, SPECS, count_parameters, create_model
 from fer_desktop.models.ensemble import Ensemble
+from fer_desktop.models.layers import Dropout
 from fer_desktop.preprocess import as_tensor, center_crop, model_input, normalize, ten_crop
 
 # Parameter counts of the theses' networks for one grey channel and seven classes.
@@ -55,6 +56,40 @@ def test_parameter_counts() -> None:
         assert n == sum(p.numel() for p in model.state_dict().values() if p.is_floating_point()) - sum(
             b.numel() for b in model.buffers() if b.is_floating_point()
         )
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "transposed"])
+def test_dropout_drops_p_of_the_elements_and_keeps_the_mean(layout: str) -> None:
+    x = torch.ones(64, 32, 12, 12)
+    if layout == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+    elif layout == "transposed":
+        x = x.transpose(2, 3)
+    x.requires_grad_(True)
+    torch.manual_seed(0)
+    out = Dropout(0.2).train()(x)
+    dropped = (out == 0).float()
+    assert abs(dropped.mean().item() - 0.2) < 0.005  # 294,912 draws: 0.005 is over six standard deviations
+    assert torch.allclose(out[out != 0], torch.tensor(1.25))
+    # Every element has its own draw: no channel, row or lane of the packed draw is dropped together.
+    assert 0.15 < dropped.mean((0, 2, 3)).min() and dropped.mean((0, 2, 3)).max() < 0.25
+    lanes = dropped.flatten()[: dropped.numel() // 4 * 4].view(-1, 4)
+    assert abs(lanes.prod(1).mean().item() - 0.2**4) < 0.001
+    out.sum().backward()
+    assert torch.equal(x.grad, out.detach())  # the gradient passes where the value did, scaled alike
+    if layout == "channels_last":
+        assert out.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_dropout_is_reproducible_and_the_identity_in_eval() -> None:
+    x = torch.randn(8, 16, 6, 6)
+    drop = Dropout(0.5).train()
+    torch.manual_seed(3)
+    a = drop(x)
+    torch.manual_seed(3)
+    assert torch.equal(drop(x), a)
+    assert not torch.equal(drop(x), a)
+    assert drop.eval()(x) is x
 
 
 def test_unknown_architecture_is_named() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fer_desktop.models.layers import Dropout
+
 
 class BasicBlock(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, stride: int = 1) -> None:
@@ -45,7 +47,7 @@ class ResNet(nn.Module):
                 ch = width
         self.stages = nn.Sequential(*stages)
         self.num_features = ch
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(ch, num_classes))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(ch, num_classes))
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fer_desktop.models.layers import Dropout
+
 
 class Fire(nn.Module):
     def __init__(self, in_ch: int, squeeze: int, expand: int, dropout: float = 0.2) -> None:
@@ -22,7 +24,7 @@ class Fire(nn.Module):
         self.expand3x3 = nn.Conv2d(squeeze, expand, 3, padding=1)
         self.act = nn.ReLU(inplace=True)
         # On the narrow squeeze output the mask is cheap; channel dropout there stalled training.
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.bypass = in_ch == 2 * expand
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -59,7 +61,7 @@ class SqueezeNet(nn.Module):
         self.num_features = ch
         # The bypasses sum ReLU outputs, so the last feature map has a large common mode;
         # normalising it lets the classifier see what differs between faces.
-        self.head = nn.Sequential(nn.BatchNorm2d(ch), nn.Dropout(dropout), nn.Conv2d(ch, num_classes, 1))
+        self.head = nn.Sequential(nn.BatchNorm2d(ch), Dropout(dropout), nn.Conv2d(ch, num_classes, 1))
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

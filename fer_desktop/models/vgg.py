@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fer_desktop.models.layers import Dropout
+
 VGG19 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 
 
@@ -21,7 +23,7 @@ class VGG(nn.Module):
                 ch = v
         self.features = nn.Sequential(*layers)
         self.num_features = ch
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(ch, num_classes))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(ch, num_classes))
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
