@@ -1,6 +1,6 @@
 """Training throughput on this machine: images per second and the projected FER-2013 epoch, per model.
 
-    python benchmarks/training.py                       # squeezenet, resnet18, vgg19, ~2 min
+    python benchmarks/training.py                       # squeezenet, resnet18, vgg19, ~4 min
     python benchmarks/training.py --models squeezenet --steps 2
     python benchmarks/training.py --pause /tmp/fer-train.pid   # stop a training run while timing
     python benchmarks/training.py --models squeezenet --profile  # and where a training step's time goes
@@ -59,15 +59,9 @@ def measure(model: str, batch: int, steps: int, amp: bool, work: Path, pid: int 
         out = work / f"runs{next(tries)}"  # a fresh folder per try: the trainer will not overwrite a run
         cfg = TrainConfig(model=model, data=str(data), out=str(out), epochs=2, batch_size=batch, amp=amp,
                           warmup_epochs=0.5)
+        run_dir = train(cfg)
         if profile:
-            from torch.profiler import profile as profiler
-
-            with profiler() as prof:
-                run_dir = train(cfg)
-            table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
-            print(f"\n{model}: operators by own CPU time, whole run (training, validation, report)\n{table}")
-        else:
-            run_dir = train(cfg)
+            print_profile(cfg, steps)
         checkpoint = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
         net, spec, _ = load_model(run_dir / f"{model}.safetensors")
         faces = np.random.default_rng(1).integers(0, 256, (1024, 48, 48), dtype=np.uint8)
@@ -85,11 +79,34 @@ def measure(model: str, batch: int, steps: int, amp: bool, work: Path, pid: int 
     }
 
 
+def print_profile(cfg, steps: int) -> None:
+    """Where the time of ``steps`` training steps goes, by operator: the trainer's own ``train_step``."""
+    import torch
+    from torch.profiler import profile as profiler
+
+    from fer_desktop.models import create_model
+    from trainer.train import make_optimizer, train_step
+
+    torch.manual_seed(0)
+    net = create_model(cfg.model).to(memory_format=torch.channels_last).train()
+    opt = make_optimizer(net, cfg)
+    gen = torch.Generator().manual_seed(0)
+    faces = torch.randint(0, 256, (cfg.batch_size, 1, 48, 48), dtype=torch.uint8)
+    labels = torch.randint(0, 7, (cfg.batch_size,))
+    for _ in range(2):  # warm-up: oneDNN picks its kernels on the first calls
+        train_step(net, opt, faces, labels, cfg, gen)
+    with profiler() as prof:
+        for _ in range(steps):
+            train_step(net, opt, faces, labels, cfg, gen)
+    table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
+    print(f"\n{cfg.model}: operators by own CPU time over {steps} training steps\n{table}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", default=list(ARCHS), choices=ARCHS)
     p.add_argument("--batch", type=int, default=128, help="the trainer's default batch size")
-    p.add_argument("--steps", type=int, default=8, help="timed steps (and as many warm-up steps)")
+    p.add_argument("--steps", type=int, default=16, help="timed steps (and as many warm-up steps)")
     p.add_argument("--no-amp", dest="amp", action="store_false", help="fp32 instead of bf16 autocast")
     p.add_argument("--profile", action="store_true", help="print the operators that take the time (slower)")
     add_common_arguments(p, "training.json", weights=False)

@@ -118,6 +118,42 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(w / (w * counts).sum() * counts.sum(), dtype=torch.float32)
 
 
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """SGD with Nesterov momentum; no weight decay on biases and BatchNorm."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    return torch.optim.SGD(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+    )
+
+
+def train_step(
+    model: torch.nn.Module, opt: torch.optim.Optimizer, faces: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
+    gen: torch.Generator, teacher: torch.Tensor | None = None, weight: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One update on a batch of (N, 1, 48, 48) uint8 faces: augment, forward, loss, backward, step.
+
+    ``teacher`` holds the teacher's log-probabilities for the batch (distillation).
+    Returns the loss and the logits.
+    """
+    spec = SPECS[cfg.model]
+    x = augment(faces.float(), spec.input_size, cfg.augment, gen)
+    x = normalize(x, spec).contiguous(memory_format=torch.channels_last)
+    with autocast(faces.device.type, cfg.amp):
+        logits = model(x)
+    logits = logits.float()
+    loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=cfg.label_smoothing)
+    if teacher is not None:
+        t = cfg.kd_temperature
+        kd = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher / t, 1), reduction="batchmean", log_target=True)
+        loss = (1 - cfg.kd_alpha) * loss + cfg.kd_alpha * t * t * kd
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss, logits
+
+
 def atomic_save(obj, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
@@ -199,12 +235,7 @@ def train(cfg: TrainConfig) -> Path:
     spec = SPECS[cfg.model]
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model).to(device).to(memory_format=torch.channels_last)
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    opt = torch.optim.SGD(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
-    )
+    opt = make_optimizer(model, cfg)
     start_epoch, best_acc, history = 0, -1.0, []  # -1: the first epoch always saves weights
     if state is not None:
         model.load_state_dict(state["model"])
@@ -252,20 +283,8 @@ def train(cfg: TrainConfig) -> Path:
             for g in opt.param_groups:
                 g["lr"] = get_lr(step, total_steps, warmup, cfg.lr)
             idx = perm[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-            x = augment(x_all[idx].float(), spec.input_size, cfg.augment, gen)
-            x = normalize(x, spec).contiguous(memory_format=torch.channels_last)
             y = y_all[idx]
-            with autocast(device, cfg.amp):
-                logits = model(x)
-            logits = logits.float()
-            loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=cfg.label_smoothing)
-            if soft is not None:
-                t = cfg.kd_temperature
-                kd = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(soft[idx] / t, 1), reduction="batchmean", log_target=True)
-                loss = (1 - cfg.kd_alpha) * loss + cfg.kd_alpha * t * t * kd
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss, logits = train_step(model, opt, x_all[idx], y, cfg, gen, None if soft is None else soft[idx], weight)
             n = len(y)
             loss_sum += loss.item() * n
             correct += (logits.argmax(1) == y).sum().item()
