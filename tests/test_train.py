@@ -319,20 +319,27 @@ def test_too_little_data_for_one_batch_is_refused(fer_dir: Path, tmp_path: Path)
         train(tiny(fer_dir, tmp_path, batch_size=64, limit=0))
 
 
-def test_distillation_from_a_teacher_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ten_crop", [False, True])
+def test_distillation_from_a_teacher_file(tmp_path: Path, ten_crop: bool) -> None:
     syn = synthetic_fer(train=2, public=1, private=0, seed=4)
     data = write_tree(tmp_path / "kaggle", syn.files)
     torch.manual_seed(3)
     teacher_path = tmp_path / "teacher" / "squeezenet.safetensors"
     save_weights(teacher_path, "squeezenet", create_model("squeezenet").state_dict(), {"note": "random teacher"})
-    run_dir = train(tiny(data, tmp_path / "runs", teacher=str(teacher_path), epochs=1, limit=0))
+    run_dir = train(tiny(data, tmp_path / "runs", teacher=str(teacher_path), epochs=1, limit=0,
+                         teacher_ten_crop=ten_crop))
 
-    cached = np.load(run_dir / "teacher_log_probs.npy")
+    views = "ten-crop" if ten_crop else "centre-and-mirror"
+    cached = np.load(run_dir / f"teacher_log_probs_{views}.npy")
     assert cached.shape == (14, 7) and cached.dtype == np.float32
-    # The teacher's ten-crop log-probabilities of the training faces, in the order of the data.
+    # The teacher's log-probabilities of the training faces, in the order of the data.
     teacher, spec, _ = load_model(teacher_path)
-    expected = np.log(predict_probs(teacher, spec, syn.select("train")[0], tta=True))
-    np.testing.assert_allclose(cached, expected, atol=1e-4)
+    faces = syn.select("train")[0]
+    if ten_crop:
+        expected = predict_probs(teacher, spec, faces, tta=True)
+    else:  # the centre crop is symmetric, so the mirrored face's centre crop is the centre crop's mirror
+        expected = (predict_probs(teacher, spec, faces) + predict_probs(teacher, spec, faces[:, :, ::-1].copy())) / 2
+    np.testing.assert_allclose(cached, np.log(expected), atol=1e-4)
     assert read_info(run_dir / "squeezenet.safetensors")["teacher"] == str(teacher_path)
     assert math.isfinite(checkpoint(run_dir)["history"][0]["train_loss"])
 
