@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         resolve_backend(device, args.backend)
     except ValueError as e:
         parser.error(str(e))
-    model = args.model or default_model_name(device)
+    model = args.model or default_model_name(device, args.weights)
     if args.headless:
         if not args.source:
             parser.error("--headless needs --source")

@@ -15,7 +15,7 @@ import torch
 import fer_desktop.inference.onnx_backend as onnx_backend
 import fer_desktop.weights
 from fer_desktop.export_onnx import main as export_main
-from fer_desktop.inference import load_classifier, resolve_backend
+from fer_desktop.inference import default_model_name, load_classifier, resolve_backend
 from fer_desktop.models import create_model
 from fer_desktop.weights import save_ensemble, save_weights
 
@@ -123,6 +123,25 @@ def test_backend_choice() -> None:
         resolve_backend("cuda", "onnx")
     with pytest.raises(ValueError, match="unknown backend"):
         resolve_backend("cpu", "tensorrt")
+
+
+@pytest.mark.parametrize(
+    ("files", "cpu", "gpu"),
+    [
+        (["squeezenet.safetensors", "resnet18.safetensors", "vgg19.safetensors", "ensemble.json"], "squeezenet", "ensemble"),
+        (["squeezenet.safetensors"], "squeezenet", "squeezenet"),  # what a clone holds before the GPU models ship
+        (["squeezenet.safetensors", "vgg19.safetensors", "ensemble.json"], "squeezenet", "vgg19"),  # a member missing
+        (["vgg19.safetensors"], "vgg19", "vgg19"),  # --weights runs/vgg19: one trained run
+        ([], "squeezenet", "ensemble"),  # nothing: the preferred model, whose load error names its file
+    ],
+)
+def test_the_default_model_follows_the_hardware_and_the_weights_there(
+    tmp_path: Path, files: list[str], cpu: str, gpu: str
+) -> None:
+    for name in files:
+        (tmp_path / name).touch()
+    assert default_model_name("cpu", tmp_path) == cpu
+    assert default_model_name("cuda", tmp_path) == gpu
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx", "bf16"])

@@ -66,9 +66,23 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
-def default_model_name(device: str) -> str:
-    """The ensemble where a GPU can carry it, the SqueezeNet on a CPU."""
-    return "squeezenet" if device == "cpu" else "ensemble"
+def default_model_name(device: str, weights_dir: Path | None = None) -> str:
+    """The first model whose weights are in ``weights_dir``, in the hardware's order of preference.
+
+    A GPU prefers the ensemble, a CPU the SqueezeNet; a folder holding one
+    trained run (``--weights runs/vgg19``) gives that model. With no weights
+    at all, the preferred model, so that the error names its file.
+    """
+    from fer_desktop.models import ENSEMBLE_MEMBERS
+    from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, weights_path
+
+    folder = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
+    order = ("squeezenet", "ensemble", *ENSEMBLE_MEMBERS) if device == "cpu" else ("ensemble", *ENSEMBLE_MEMBERS, "squeezenet")
+    needs = {"ensemble": ("ensemble", *ENSEMBLE_MEMBERS)}
+    for name in order:
+        if all(weights_path(n, folder).is_file() for n in needs.get(name, (name,))):
+            return name
+    return order[0]
 
 
 def resolve_backend(device: str, backend: str = "auto") -> str:

@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("fer-desktop")
         self.device = device or resolve_device("auto")
         self.model: str | None = None  # the model in use
-        self._wanted_model = model or default_model_name(self.device)
+        self._wanted_model = model or default_model_name(self.device, weights_dir)
         self._source_id = 0
         self._source_spec: str | None = None
         self._selected_id: int | None = None
