@@ -383,6 +383,15 @@ def test_ensemble_fuses_finished_member_runs(tmp_path: Path) -> None:
     assert (run_dir / "report" / "confusion.png").is_file() and not (run_dir / "report" / "curves.png").exists()
 
 
+def test_ensemble_finishes_a_begun_member_before_starting_the_other(fer_dir: Path, tmp_path: Path) -> None:
+    first, second = ENSEMBLE_MEMBERS
+    train(tiny(fer_dir, tmp_path, model=second, epochs=2, limit=8, stop_after=1))  # begun, not finished
+    train(tiny(fer_dir, tmp_path, model="ensemble", epochs=2, limit=8, stop_after=1))
+    assert (tmp_path / second / "report" / "metrics.json").is_file()  # resumed first, and finished
+    assert checkpoint(tmp_path / first)["epoch"] == 1  # then the other began
+    assert not (tmp_path / "ensemble").exists()
+
+
 def test_specs_agree_with_training_input() -> None:
     # The trainer feeds every architecture its spec's crop; the ensemble members must share one.
     assert len({(SPECS[m].input_size, SPECS[m].mean, SPECS[m].std) for m in ENSEMBLE_MEMBERS}) == 1

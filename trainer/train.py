@@ -336,7 +336,9 @@ def train_ensemble(cfg: TrainConfig) -> Path:
     """Train the members that are not trained yet, then pick the fusion weight on PublicTest."""
     run_dir = Path(cfg.out) / "ensemble"
     t0 = time.perf_counter()
-    for member in ENSEMBLE_MEMBERS:
+    # A member whose run has begun goes first: its epochs so far are not left waiting behind a whole new run.
+    begun = [m for m in ENSEMBLE_MEMBERS if (Path(cfg.out) / m / "checkpoint.pt").is_file()]
+    for member in begun + [m for m in ENSEMBLE_MEMBERS if m not in begun]:
         member_dir = Path(cfg.out) / member
         if (member_dir / "report" / "metrics.json").is_file():
             print(f"{member}: finished run found in {member_dir}", file=sys.stderr)
