@@ -115,11 +115,24 @@ def test_parse_args_flags() -> None:
     assert isinstance(cfg.epochs, int) and isinstance(cfg.lr, float)
 
 
+def test_every_training_option_is_a_flag_with_help(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # no wrapping inside a help text
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    fields = [("", f) for f in dataclasses.fields(TrainConfig) if f.name != "augment"]
+    fields += [("aug-", f) for f in dataclasses.fields(AugmentConfig)]
+    for prefix, f in fields:
+        flag = "--" + prefix + f.name.replace("_", "-")
+        assert flag in text
+        assert f.metadata["help"] in text, f"{flag} has no help"
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
         ([], "--data is required"),
-        (["--data", "fer.zip", "--model", "alexnet"], "--model must be one of"),
+        (["--data", "fer.zip", "--model", "alexnet"], "argument --model: invalid choice: 'alexnet'"),
         (["--data", "fer.zip", "--epochs", "many"], "invalid int value"),
         (["--data", "fer.zip", "--no-such-option"], "unrecognized arguments"),
     ],

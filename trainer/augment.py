@@ -14,15 +14,17 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from trainer.options import option
+
 
 @dataclass
 class AugmentConfig:
-    crop: bool = True  # random crop of the model's input size (shift when it is the full face)
-    flip: bool = True  # horizontal mirror, half of the images
-    affine: bool = True  # small rotation and scale
-    degrees: float = 10.0  # rotation range, +-
-    scale: float = 0.10  # zoom range, +-
-    erase: float = 0.25  # probability of random erasing per image (0 turns it off)
+    crop: bool = option(True, "random crop of the model's input size (a shift when it is the whole face)")
+    flip: bool = option(True, "mirror half of the images")
+    affine: bool = option(True, "small random rotation and scale")
+    degrees: float = option(10.0, "rotation range, plus or minus")
+    scale: float = option(0.10, "zoom range, plus or minus")
+    erase: float = option(0.25, "probability of random erasing per image; 0 turns it off")
 
 
 def augment(x: torch.Tensor, size: int, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:

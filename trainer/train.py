@@ -36,66 +36,53 @@ from fer_desktop.weights import (
 from trainer.augment import AugmentConfig, augment
 from trainer.data import DataError, FerData, load_fer
 from trainer.machine import describe_machine, machine
+from trainer.options import add_options, option, take_options
 from trainer.predict import autocast, bf16_supported, predict_probs
 from trainer.report import write_report
 
 
 @dataclass
 class TrainConfig:
-    model: str = "squeezenet"  # squeezenet | resnet18 | vgg19 | ensemble (trains both members, then fuses)
-    data: str = ""  # FER-2013: the Kaggle folder, its .zip, or fer2013.csv
-    out: str = "runs"  # each model's run goes to OUT/<model>/: checkpoint, best weights, report
-    epochs: int = 60
-    batch_size: int = 128
-    lr: float = 0.05  # peak learning rate; SGD with Nesterov momentum, cosine decay after warm-up
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    class_weights: bool = False  # weight classes by 1/sqrt(frequency): disgust has 436 training images
+    model: str = option("squeezenet", "the model to train; ensemble trains both members, then fuses them",
+                        choices=MODEL_NAMES)
+    data: str = option("", "FER-2013: the Kaggle folder, its .zip, or fer2013.csv (required)")
+    out: str = option("runs", "each model's run goes to OUT/MODEL/: checkpoint, best weights, report")
+    epochs: int = option(60, "epochs of the whole schedule")
+    batch_size: int = option(128, "images a step")
+    lr: float = option(0.05, "peak learning rate: SGD with Nesterov momentum, cosine decay after warm-up")
+    momentum: float = option(0.9, "SGD momentum")
+    weight_decay: float = option(5e-4, "L2 weight decay")
+    warmup_epochs: float = option(1.0, "linear learning-rate warm-up, in epochs")
+    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy")
+    class_weights: bool = option(False, "weight classes by 1/sqrt(frequency): disgust has 436 training images")
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    teacher: str = ""  # distil from this model: a name in weights/, or a .safetensors / ensemble .json path
-    kd_alpha: float = 0.7  # share of the distillation term in the loss
-    kd_temperature: float = 4.0
-    teacher_ten_crop: bool = False  # the teacher sees ten crops (5x the time) instead of the centre crop and its mirror
-    device: str = "auto"  # auto | cpu | cuda
-    amp: bool = True  # bf16 autocast where the hardware supports it
-    seed: int = 0
-    threads: int = 0  # CPU threads for torch; 0 = all cores
-    limit: int = 0  # use only N random training images (smoke tests); 0 = all
-    stop_after: int = 0  # end this invocation after N epochs; continue later with --resume; 0 = run to the end
-    time_limit: float = 0.0  # minutes: end this invocation before an epoch that would end past it; 0 = none
-    resume: bool = False  # continue the interrupted run in OUT/<model>/ exactly
+    teacher: str = option("", "distil from this model: a name in weights/, or a .safetensors or ensemble .json path")
+    kd_alpha: float = option(0.7, "share of the distillation term in the loss")
+    kd_temperature: float = option(4.0, "softmax temperature of the distillation term")
+    teacher_ten_crop: bool = option(False, "the teacher sees ten crops (5x the time) instead of the centre crop "
+                                           "and its mirror")
+    device: str = option("auto", "where to train", choices=("auto", "cpu", "cuda"))
+    amp: bool = option(True, "bf16 autocast where the hardware supports it")
+    seed: int = option(0, "seed of the initialisation, the data order and the augmentation")
+    threads: int = option(0, "CPU threads for torch; 0 = all cores")
+    limit: int = option(0, "use only N random training images (smoke tests); 0 = all")
+    stop_after: int = option(0, "end this invocation after N epochs; continue later with --resume; 0 = run to the end")
+    time_limit: float = option(0.0, "minutes: end this invocation before an epoch that would end past it; 0 = none")
+    resume: bool = option(False, "continue the interrupted run in OUT/MODEL/ exactly")
 
 
 # ---------------------------------------------------------------- command line
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p = argparse.ArgumentParser(prog="fer-desktop-train", description=__doc__.split("\n\n")[0])
-    defaults = TrainConfig()
-    for f in dataclasses.fields(TrainConfig):
-        if f.name == "augment":
-            for a in dataclasses.fields(AugmentConfig):
-                _add(p, f"aug_{a.name}", getattr(defaults.augment, a.name))
-        else:
-            _add(p, f.name, getattr(defaults, f.name))
-    p.set_defaults()
+    add_options(p, TrainConfig)
+    add_options(p.add_argument_group("augmentation"), AugmentConfig, prefix="aug_")
     args = vars(p.parse_args(argv))
-    aug = AugmentConfig(**{a.name: args.pop(f"aug_{a.name}") for a in dataclasses.fields(AugmentConfig)})
-    cfg = TrainConfig(**args, augment=aug)
-    if cfg.model not in MODEL_NAMES:
-        p.error(f"--model must be one of {', '.join(MODEL_NAMES)}")
+    aug = AugmentConfig(**take_options(args, AugmentConfig, prefix="aug_"))
+    cfg = TrainConfig(**take_options(args, TrainConfig), augment=aug)
     if not cfg.data:
         p.error("--data is required: the FER-2013 Kaggle folder, its .zip, or fer2013.csv")
     return cfg
-
-
-def _add(p: argparse.ArgumentParser, name: str, default) -> None:
-    flag = "--" + name.replace("_", "-")
-    if isinstance(default, bool):
-        p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=default)
-    else:
-        p.add_argument(flag, dest=name, type=type(default), default=default)
 
 
 def config_from_dict(d: dict) -> TrainConfig:
