@@ -11,6 +11,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -418,3 +419,20 @@ def test_time_limit_ends_an_invocation_between_epochs(fer_dir: Path, tmp_path: P
     assert "stopped after epoch 1/3; continue with --resume" in capsys.readouterr().err
     train(tiny(fer_dir, tmp_path, epochs=3, limit=16, resume=True))  # no limit now: runs to the end
     assert checkpoint(run_dir)["epoch"] == 3 and (run_dir / "report" / "metrics.json").is_file()
+
+
+def test_train_all_script_trains_fuses_and_distils(fer_dir: Path, tmp_path: Path) -> None:
+    # The GPU chain of scripts/train_all.sh, run on the CPU for one epoch each on synthetic faces.
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DEVICE": "cpu", "MEMBER_EPOCHS": "1", "STUDENT_EPOCHS": "1",
+           "EXTRA": "--threads 1 --batch-size 8 --limit 16 --no-amp"}
+    done = subprocess.run(["bash", str(repo / "scripts" / "train_all.sh"), str(fer_dir), str(tmp_path / "runs")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    runs = tmp_path / "runs"
+    for member in ENSEMBLE_MEMBERS:
+        assert read_info(runs / member / f"{member}.safetensors")["architecture"] == member
+    assert set(json.loads((runs / "ensemble" / "ensemble.json").read_text())["members"]) == set(ENSEMBLE_MEMBERS)
+    student = read_info(runs / "distilled" / "squeezenet" / "squeezenet.safetensors")
+    assert student["teacher"] == str(runs / "ensemble" / "ensemble.json")
+    assert done.stdout.count("on public:") == 4  # each model evaluated from its run folder
