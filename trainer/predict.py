@@ -12,18 +12,22 @@ from fer_desktop.preprocess import as_tensor, center_crop, normalize, ten_crop
 
 @torch.inference_mode()
 def predict_probs(
-    model: nn.Module, spec: ModelSpec, faces: np.ndarray, device: str = "cpu", tta: bool = False, batch: int = 256,
+    model: nn.Module, spec: ModelSpec, faces: np.ndarray, device: str = "cpu", tta: bool = False, batch: int | None = None,
     amp: bool = False, mirror: bool = False,
 ) -> np.ndarray:
     """(N, 48, 48) uint8 faces to (N, 7) probabilities; ``tta`` averages the ten crops, ``mirror``
     the centre crop and its mirror image (a fifth of ten-crop's time).
 
     ``amp`` (bf16) is for validation during training; reported figures use fp32, as the app does.
+    ``batch``: crops a forward pass; by default 64 on a CPU, where larger passes are slower
+    (their activations leave the caches), 1024 on a GPU.
     """
     model.eval()
     out = []
-    for i in range(0, len(faces), batch):
-        x = as_tensor(faces[i : i + batch]).to(device)
+    views = 10 if tta else 2 if mirror else 1
+    step = max(1, (batch or (64 if device == "cpu" else 1024)) // views)
+    for i in range(0, len(faces), step):
+        x = as_tensor(faces[i : i + step]).to(device)
         if tta:
             crops = ten_crop(x, spec.input_size)
         else:
