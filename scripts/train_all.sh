@@ -42,8 +42,7 @@ tail -n 2 "$runs/resnet18.log" "$runs/vgg19.log"
 if ((status)); then echo "a member's run failed: see $runs/resnet18.log and $runs/vgg19.log" >&2; exit $status; fi
 
 # Both members are finished, so this only picks the fusion weight on PublicTest.
-# shellcheck disable=SC2086
-python3 -m trainer.train --model ensemble --data "$data" --out "$runs" --device "$device" $EXTRA
+train ensemble "$runs" --epochs "$member_epochs"
 train squeezenet "$runs/distilled" --epochs "$student_epochs" --teacher "$runs/ensemble/ensemble.json"
 
 for m in resnet18 vgg19 ensemble; do

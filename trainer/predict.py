@@ -12,8 +12,8 @@ from fer_desktop.preprocess import as_tensor, center_crop, normalize, ten_crop
 
 @torch.inference_mode()
 def predict_probs(
-    model: nn.Module, spec: ModelSpec, faces: np.ndarray, device: str = "cpu", tta: bool = False, batch: int | None = None,
-    amp: bool = False, mirror: bool = False,
+    model: nn.Module, spec: ModelSpec, faces: np.ndarray, device: str = "cpu", tta: bool = False,
+    batch: int | None = None, amp: bool = False, mirror: bool = False,
 ) -> np.ndarray:
     """(N, 48, 48) uint8 faces to (N, 7) probabilities; ``tta`` averages the ten crops, ``mirror``
     the centre crop and its mirror image (a fifth of ten-crop's time).
