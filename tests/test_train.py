@@ -116,7 +116,9 @@ def test_parse_args_flags() -> None:
     assert isinstance(cfg.epochs, int) and isinstance(cfg.lr, float)
 
 
-def test_every_training_option_is_a_flag_with_help(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_training_option_is_a_flag_with_help(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("COLUMNS", "1000")  # no wrapping inside a help text
     with pytest.raises(SystemExit):
         parse_args(["--help"])
