@@ -20,7 +20,7 @@ import numpy as np
 from common import ROOT, RESULTS_DIR, describe_machine, machine  # noqa: E402  (adds the repo to sys.path)
 
 from fer_desktop.models import ARCHITECTURES, count_parameters
-from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_model
+from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_ensemble, load_model, weights_path
 from trainer.data import load_fer
 from trainer.metrics import classification_metrics
 from trainer.predict import predict_probs
@@ -48,36 +48,20 @@ def training_machines(history: list[dict]) -> str:
     return "; ".join(hosts) or "unknown"
 
 
-def card(name: str, run_dir: Path, data, inference: dict, host: str) -> str:
-    """``host``: the machine of the inference figures."""
-    path = DEFAULT_WEIGHTS_DIR / f"{name}.safetensors"
-    model, spec, info = load_model(path)
+def measure(name: str, model, spec, data) -> tuple[dict, dict]:
+    """Single-crop and ten-crop metrics on PublicTest, and the confusion matrix image."""
     x, y = data.select("public")
     single = classification_metrics(y, predict_probs(model, spec, x))
     ten = classification_metrics(y, predict_probs(model, spec, x, tta=True))
-    report = run_dir / "report"
-    if (report / "metrics.json").is_file():
-        trained = json.loads((report / "metrics.json").read_text())
-    else:  # a run still in progress: its checkpoint holds the history so far
-        import torch
-        state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
-        trained = {"history": state["history"], "train_seconds": sum(h["epoch_seconds"] for h in state["history"])}
-    history = trained.get("history", [])
     DOCS.mkdir(parents=True, exist_ok=True)
     plot_confusion(np.array(single["confusion_matrix"]), DOCS / f"{name}-confusion.png",
                    f"{name}, PublicTest, single crop: {single['accuracy']:.2%}")
-    if history:
-        plot_curves(history, DOCS / f"{name}-curves.png", f"{name}: training curves")
-    minutes = trained.get("train_seconds", 0) / 60
-    lines = [
-        f"## {name}",
-        "",
-        f"- Architecture: `{name}` ({count_parameters(model) / 1e6:.2f} M parameters), input {spec.input_size}x{spec.input_size} "
-        f"centre crop of the 48x48 face, mean {spec.mean}, std {spec.std}",
-        f"- File: `weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB (fp16 safetensors with metadata)",
-        f"- Trained with: `{(run_dir / 'command.txt').read_text().strip()}`",
-        f"- Epochs run: {len(history)} of {json.loads((run_dir / 'config.json').read_text())['epochs']}, best PublicTest at epoch {info.get('epoch')}; training time {minutes:.0f} min "
-        f"(sum of epoch times, validation excluded) on {training_machines(history)}",
+    return single, ten
+
+
+def results(name: str, single: dict, ten: dict, inference: dict, host: str) -> list[str]:
+    """The lines every model's card ends with: accuracy, latency, per-class table, confusion matrix."""
+    return [
         f"- PublicTest ({single['n']} faces): **{single['accuracy']:.2%} single crop**, {ten['accuracy']:.2%} ten-crop; "
         f"macro F1 {single['macro_f1']:.3f}; emotion detection rate {single['emotion_detection_rate']} "
         f"(thesis figure to beat: {THESIS[name]:.2f}%)",
@@ -90,7 +74,57 @@ def card(name: str, run_dir: Path, data, inference: dict, host: str) -> str:
         "",
         f"![{name} confusion matrix on PublicTest](../docs/models/{name}-confusion.png)",
         "",
+    ]
+
+
+def card(name: str, run_dir: Path, data, inference: dict, host: str) -> str:
+    """``host``: the machine of the inference figures."""
+    path = weights_path(name)
+    model, spec, info = load_model(path)
+    single, ten = measure(name, model, spec, data)
+    report = run_dir / "report"
+    if (report / "metrics.json").is_file():
+        trained = json.loads((report / "metrics.json").read_text())
+    else:  # a run still in progress: its checkpoint holds the history so far
+        import torch
+        state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
+        trained = {"history": state["history"], "train_seconds": sum(h["epoch_seconds"] for h in state["history"])}
+    history = trained.get("history", [])
+    if history:
+        plot_curves(history, DOCS / f"{name}-curves.png", f"{name}: training curves")
+    minutes = trained.get("train_seconds", 0) / 60
+    lines = [
+        f"## {name}",
+        "",
+        f"- Architecture: `{name}` ({count_parameters(model) / 1e6:.2f} M parameters), input {spec.input_size}x{spec.input_size} "
+        f"centre crop of the 48x48 face, mean {spec.mean}, std {spec.std}",
+        f"- File: `weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB (fp16 safetensors with metadata)",
+        f"- Trained with: `{(run_dir / 'command.txt').read_text().strip()}`",
+        f"- Epochs run: {len(history)} of {json.loads((run_dir / 'config.json').read_text())['epochs']}, best PublicTest at epoch {info.get('epoch')}; training time {minutes:.0f} min "
+        f"(sum of epoch times, validation excluded) on {training_machines(history)}",
+        *results(name, single, ten, inference, host),
         *([f"![{name} training curves](../docs/models/{name}-curves.png)", ""] if history else []),
+    ]
+    return "\n".join(lines)
+
+
+def ensemble_card(data, inference: dict, host: str) -> str:
+    """The fusion of the shipped members: its weights, size and the same measurements."""
+    path = weights_path("ensemble")
+    model, spec, info = load_ensemble(path)
+    single, ten = measure("ensemble", model, spec, data)
+    members = info["members"]
+    size = sum(weights_path(m).stat().st_size for m in members) / 2**20
+    lines = [
+        "## ensemble",
+        "",
+        "- Architecture: the average of its members' probabilities, weighted "
+        + " + ".join(f"{w:.2f} x `{m}`" for m, w in members.items())
+        + f" ({count_parameters(model) / 1e6:.2f} M parameters in all); the members are the files carded above",
+        f"- File: `weights/{path.name}` (the fusion weights), reading the members' files: {size:.2f} MiB in all",
+        "- Fused with: `fer-desktop-train --model ensemble --data fer2013.zip --out RUNS`, which finds the finished "
+        "member runs in RUNS and picks the fusion weight (steps of 0.05) by single-crop PublicTest accuracy",
+        *results("ensemble", single, ten, inference, host),
     ]
     return "\n".join(lines)
 
@@ -104,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     data = load_fer(args.data)
     inference = json.loads(args.inference.read_text()) if args.inference.is_file() else {}
     host = describe_machine(inference.get("machine") or machine())
-    shipped = [n for n in ARCHITECTURES if (DEFAULT_WEIGHTS_DIR / f"{n}.safetensors").is_file()]
+    shipped = [n for n in (*ARCHITECTURES, "ensemble") if weights_path(n).is_file()]
     missing = [n for n in (*ARCHITECTURES, "ensemble") if n not in shipped]
-    sections = [card(n, args.runs / n, data, inference, host) for n in shipped]
+    sections = [ensemble_card(data, inference, host) if n == "ensemble" else card(n, args.runs / n, data, inference, host)
+                for n in shipped]
     text = [
         "# Model card: the shipped weights",
         "",
@@ -116,11 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         "Selection used PublicTest only; the PrivateTest half is measured independently.",
         "",
         *sections,
-        "## Not shipped yet",
-        "",
-        *[f"- `{n}`: no trained weights in this folder yet; train with "
-          f"`fer-desktop-train --model {n} --data fer2013.zip`" for n in missing],
-        "",
+        *(["## Not shipped yet", "", *[f"- `{n}`: no trained weights in this folder yet; train with "
+                                         f"`fer-desktop-train --model {n} --data fer2013.zip`" for n in missing], ""]
+          if missing else []),
     ]
     (DEFAULT_WEIGHTS_DIR / "README.md").write_text("\n".join(text))
     print(f"wrote {DEFAULT_WEIGHTS_DIR / 'README.md'} for {', '.join(shipped) or 'no model'}", file=sys.stderr)
