@@ -151,10 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         "Selection used PublicTest only; the PrivateTest half is measured independently.",
         "",
         *sections,
-        *(["## Not shipped yet", "", *[f"- `{n}`: no trained weights in this folder yet; train with "
-                                         f"`fer-desktop-train --model {n} --data fer2013.zip`" for n in missing], ""]
-          if missing else []),
     ]
+    if missing:
+        text += ["## Not shipped yet", "", *[f"- `{n}`: no trained weights in this folder yet; train with "
+                                             f"`fer-desktop-train --model {n} --data fer2013.zip`" for n in missing], ""]
     (DEFAULT_WEIGHTS_DIR / "README.md").write_text("\n".join(text))
     print(f"wrote {DEFAULT_WEIGHTS_DIR / 'README.md'} for {', '.join(shipped) or 'no model'}", file=sys.stderr)
     return 0
