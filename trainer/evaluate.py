@@ -79,7 +79,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             print(f"note: {note}", file=sys.stderr)
     if len(labels) == 0:
         raise DataError(f"{data_path}: no {split} faces to evaluate")
-    probs = predict_probs(model, spec, faces, device, tta=args.tta)
+    probs = predict_probs(model, spec, faces, device, tta=args.tta, progress="evaluating")
     metrics = classification_metrics(labels, probs)
     return {
         "model": args.model, "data": str(data_path), "split": split, "tta": args.tta, "device": device,

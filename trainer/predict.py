@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from fer_desktop.models import ModelSpec
 from fer_desktop.preprocess import as_tensor, center_crop, normalize, ten_crop
@@ -13,7 +16,7 @@ from fer_desktop.preprocess import as_tensor, center_crop, normalize, ten_crop
 @torch.inference_mode()
 def predict_probs(
     model: nn.Module, spec: ModelSpec, faces: np.ndarray, device: str = "cpu", tta: bool = False,
-    batch: int | None = None, amp: bool = False, mirror: bool = False,
+    batch: int | None = None, amp: bool = False, mirror: bool = False, progress: str | None = None,
 ) -> np.ndarray:
     """(N, 48, 48) uint8 faces to (N, 7) probabilities; ``tta`` averages the ten crops, ``mirror``
     the centre crop and its mirror image (a fifth of ten-crop's time).
@@ -21,12 +24,14 @@ def predict_probs(
     ``amp`` (bf16) is for validation during training; reported figures use fp32, as the app does.
     ``batch``: crops a forward pass; by default 64 on a CPU, where larger passes are slower
     (their activations leave the caches), 1024 on a GPU.
+    ``progress``: a label for a progress bar on stderr, for passes long enough to need one.
     """
     model.eval()
     out = []
     views = 10 if tta else 2 if mirror else 1
     step = max(1, (batch or (64 if device == "cpu" else 1024)) // views)
-    for i in range(0, len(faces), step):
+    starts = range(0, len(faces), step)
+    for i in tqdm(starts, desc=progress, unit="batch", file=sys.stderr, disable=progress is None):
         x = as_tensor(faces[i : i + step]).to(device)
         if tta:
             crops = ten_crop(x, spec.input_size)

@@ -182,7 +182,7 @@ def teacher_log_probs(cfg: TrainConfig, run_dir: Path, images: np.ndarray, devic
     model, spec = load_teacher(cfg.teacher)
     print(f"distillation: computing {cfg.teacher} {views} probabilities on {len(images)} training faces", file=sys.stderr)
     probs = predict_probs(model.to(device), spec, images, device, tta=cfg.teacher_ten_crop,
-                          mirror=not cfg.teacher_ten_crop, amp=cfg.amp)
+                          mirror=not cfg.teacher_ten_crop, amp=cfg.amp, progress=f"teacher {views}")
     lp = np.log(np.clip(probs, 1e-8, 1)).astype(np.float32)
     np.save(cache, lp)
     return torch.from_numpy(lp)
