@@ -48,6 +48,18 @@ def training_machines(history: list[dict]) -> str:
     return "; ".join(hosts) or "unknown"
 
 
+def started_from(info: dict) -> list[str]:
+    """A line per warm restart (``--init``) behind these weights, newest first."""
+    lines, step = [], info.get("init")
+    while step:
+        acc = step.get("public_accuracy")
+        lines.append(f"- Started from `{step['from']}`: {step.get('epochs', '?')} epochs"
+                     + (f", PublicTest {acc:.2%}" if acc is not None else "")
+                     + (f", trained with `{step['command']}`" if step.get("command") else ""))
+        step = step.get("init")
+    return lines
+
+
 def measure(name: str, model, spec, data) -> tuple[dict, dict]:
     """Single-crop and ten-crop metrics on PublicTest, and the confusion matrix image."""
     x, y = data.select("public")
@@ -102,6 +114,7 @@ def card(name: str, run_dir: Path, data, inference: dict, host: str) -> str:
         f"- Trained with: `{(run_dir / 'command.txt').read_text().strip()}`",
         f"- Epochs run: {len(history)} of {json.loads((run_dir / 'config.json').read_text())['epochs']}, best PublicTest at epoch {info.get('epoch')}; training time {minutes:.0f} min "
         f"(sum of epoch times, validation excluded) on {training_machines(history)}",
+        *started_from(info),
         *results(name, single, ten, inference, host),
         *([f"![{name} training curves](../docs/models/{name}-curves.png)", ""] if history else []),
     ]

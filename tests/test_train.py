@@ -438,3 +438,36 @@ def test_train_all_script_trains_fuses_and_distils(fer_dir: Path, tmp_path: Path
     student = read_info(runs / "distilled" / "squeezenet" / "squeezenet.safetensors")
     assert student["teacher"] == str(runs / "ensemble" / "ensemble.json")
     assert done.stdout.count("on public:") == 4  # each model evaluated from its run folder
+
+
+def test_init_starts_from_trained_weights_and_records_them(fer_dir: Path, tmp_path: Path) -> None:
+    torch.manual_seed(21)
+    start = create_model("squeezenet")
+    start_path = tmp_path / "start" / "squeezenet.safetensors"
+    save_weights(start_path, "squeezenet", start.state_dict(), {"public_accuracy": 0.5, "epochs": 9,
+                                                                 "command": "fer-desktop-train --epochs 9"})
+    # With a learning rate of zero the convolutions keep the weights they started from.
+    run_dir = train(tiny(fer_dir, tmp_path / "runs", init=str(start_path), epochs=1, lr=0.0))
+
+    started, _, _ = load_model(start_path)
+    ended = checkpoint(run_dir)["model"]
+    convs = [k for k, v in started.state_dict().items() if v.ndim == 4]
+    assert convs
+    for k in convs:
+        torch.testing.assert_close(ended[k], started.state_dict()[k], rtol=0, atol=0)
+    lineage = read_info(run_dir / "squeezenet.safetensors")["init"]
+    assert lineage == {"from": str(start_path), "public_accuracy": 0.5, "epochs": 9,
+                       "command": "fer-desktop-train --epochs 9"}
+
+
+def test_init_with_another_architecture_is_refused(fer_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "resnet18.safetensors"
+    save_weights(path, "resnet18", create_model("resnet18").state_dict(), {})
+    with pytest.raises(SystemExit, match="holds resnet18 weights, not squeezenet"):
+        train(tiny(fer_dir, tmp_path / "runs", init=str(path)))
+
+
+def test_init_is_refused_for_the_ensemble(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--model", "ensemble", "--data", "x", "--init", "resnet18"])
+    assert "--init starts one architecture" in capsys.readouterr().err

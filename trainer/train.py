@@ -69,6 +69,8 @@ class TrainConfig:
     stop_after: int = option(0, "end this invocation after N epochs; continue later with --resume; 0 = run to the end")
     time_limit: float = option(0.0, "minutes: end this invocation before an epoch that would end past it; 0 = none")
     resume: bool = option(False, "continue the interrupted run in OUT/MODEL/ exactly")
+    init: str = option("", "start from trained weights (a name in weights/ or a .safetensors path) instead of "
+                           "random ones: a new schedule from there, a warm restart")
 
 
 # ---------------------------------------------------------------- command line
@@ -82,6 +84,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     cfg = TrainConfig(**take_options(args, TrainConfig), augment=aug)
     if not cfg.data:
         p.error("--data is required: the FER-2013 Kaggle folder, its .zip, or fer2013.csv")
+    if cfg.init and cfg.model == "ensemble":
+        p.error("--init starts one architecture: give each member's run its own (--model resnet18 / vgg19)")
     return cfg
 
 
@@ -91,6 +95,10 @@ def config_from_dict(d: dict) -> TrainConfig:
 
 
 # ---------------------------------------------------------------- helpers
+
+# What the weights a run starts from (``--init``) pass on to its weights: how they were made.
+LINEAGE = ("public_accuracy", "epochs", "epoch", "teacher", "command", "init")
+
 
 def get_lr(step: int, total: int, warmup: int, peak: float) -> float:
     """Linear warm-up, then cosine decay to zero."""
@@ -152,18 +160,29 @@ def describe_data(path: str) -> str:
     return f"FER-2013 ({Path(path).name}): train split, selected on PublicTest"
 
 
-def load_teacher(ref: str) -> tuple[torch.nn.Module, object]:
-    """A teacher by weights name (looked up in weights/) or by file path."""
+def load_trained(ref: str) -> tuple[torch.nn.Module, object, dict]:
+    """A trained model (a teacher, or a starting point) by weights name, looked up in weights/, or by file path."""
     path = Path(ref)
     if path.suffix == ".json":
-        model, spec, _ = load_ensemble(path)
-    elif path.suffix == ".safetensors":
-        model, spec, _ = load_model(path)
-    elif ref in MODEL_NAMES:
-        model, spec, _ = load_named(ref, DEFAULT_WEIGHTS_DIR)
-    else:
-        raise WeightsError(f"{ref}: no such teacher; name a model in weights/ or a .safetensors / ensemble .json file")
-    return model, spec
+        return load_ensemble(path)
+    if path.suffix == ".safetensors":
+        return load_model(path)
+    if ref in MODEL_NAMES:
+        return load_named(ref, DEFAULT_WEIGHTS_DIR)
+    raise WeightsError(f"{ref}: no such weights; name a model in weights/ or a .safetensors / ensemble .json file")
+
+
+def start_from(model: torch.nn.Module, cfg: TrainConfig) -> dict:
+    """Load ``cfg.init`` into ``model``; returns its lineage for the new weights' metadata."""
+    trained, _, info = load_trained(cfg.init)
+    arch = info.get("architecture", "ensemble")
+    if arch != cfg.model:
+        raise SystemExit(f"--init {cfg.init}: holds {arch} weights, not {cfg.model}")
+    model.load_state_dict(trained.state_dict())
+    acc = info.get("public_accuracy")
+    print(f"starting from {cfg.init} ({info.get('epochs', '?')} epochs"
+          + (f", PublicTest {acc:.2%})" if acc is not None else ")"), file=sys.stderr)
+    return {"from": cfg.init, **{k: info[k] for k in LINEAGE if k in info}}
 
 
 def teacher_log_probs(cfg: TrainConfig, run_dir: Path, images: np.ndarray, device: str) -> torch.Tensor:
@@ -179,7 +198,7 @@ def teacher_log_probs(cfg: TrainConfig, run_dir: Path, images: np.ndarray, devic
         lp = np.load(cache)
         if len(lp) == len(images):
             return torch.from_numpy(lp)
-    model, spec = load_teacher(cfg.teacher)
+    model, spec, _ = load_trained(cfg.teacher)
     print(f"distillation: computing {cfg.teacher} {views} probabilities on {len(images)} training faces", file=sys.stderr)
     probs = predict_probs(model.to(device), spec, images, device, tta=cfg.teacher_ten_crop,
                           mirror=not cfg.teacher_ten_crop, amp=cfg.amp, progress=f"teacher {views}")
@@ -236,10 +255,13 @@ def train(cfg: TrainConfig) -> Path:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch, best_acc, history = state["epoch"], state["best_acc"], state["history"]
+        lineage = state.get("init")
         print(f"resuming {run_dir} after epoch {start_epoch}/{cfg.epochs} (best PublicTest {best_acc:.2%})", file=sys.stderr)
     else:
+        lineage = start_from(model, cfg) if cfg.init else None
         (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
         (run_dir / "command.txt").write_text(shlex.join(["fer-desktop-train", *sys.argv[1:]]) + "\n")
+    command = (run_dir / "command.txt").read_text().strip()
 
     x_all = torch.from_numpy(train_x).unsqueeze(1).to(device)  # uint8 on the device: 66 MB for FER-2013
     y_all = torch.from_numpy(train_y).to(device)
@@ -300,11 +322,12 @@ def train(cfg: TrainConfig) -> Path:
             best_acc = val_acc
             save_weights(run_dir / f"{cfg.model}.safetensors", cfg.model, model.state_dict(), {
                 "trained_on": describe_data(cfg.data), "public_accuracy": val_acc, "epoch": epoch + 1,
-                "epochs": cfg.epochs, "parameters": n_params, "teacher": cfg.teacher or None,
+                "epochs": cfg.epochs, "parameters": n_params, "teacher": cfg.teacher or None, "init": lineage,
+                "command": command,
             })
         atomic_save({
             "model": model.state_dict(), "optimizer": opt.state_dict(), "config": asdict(cfg),
-            "epoch": epoch + 1, "best_acc": best_acc, "history": history,
+            "epoch": epoch + 1, "best_acc": best_acc, "history": history, "init": lineage,
         }, ckpt_path)
         print(
             f"epoch {epoch + 1}/{cfg.epochs} · loss {loss_sum / seen:.3f} · train {correct / seen:.2%} · "
