@@ -53,7 +53,9 @@ def started_from(info: dict) -> list[str]:
     lines, step = [], info.get("init")
     while step:
         acc = step.get("public_accuracy")
-        lines.append(f"- Started from `{step['from']}`: {step.get('epochs', '?')} epochs"
+        src = step["from"]
+        src = f"the weights then shipped as `weights/{src}.safetensors`" if not Path(src).suffix else f"`{src}`"
+        lines.append(f"- Started from {src}: {step.get('epochs', '?')} epochs"
                      + (f", PublicTest {acc:.2%}" if acc is not None else "")
                      + (f", trained with `{step['command']}`" if step.get("command") else ""))
         step = step.get("init")
