@@ -65,8 +65,8 @@ def started_from(info: dict) -> list[str]:
 def measure(name: str, model, spec, data) -> tuple[dict, dict]:
     """Single-crop and ten-crop metrics on PublicTest, and the confusion matrix image."""
     x, y = data.select("public")
-    single = classification_metrics(y, predict_probs(model, spec, x))
-    ten = classification_metrics(y, predict_probs(model, spec, x, tta=True))
+    single = classification_metrics(y, predict_probs(model, spec, x, progress=f"{name}, single crop"))
+    ten = classification_metrics(y, predict_probs(model, spec, x, tta=True, progress=f"{name}, ten-crop"))
     DOCS.mkdir(parents=True, exist_ok=True)
     plot_confusion(np.array(single["confusion_matrix"]), DOCS / f"{name}-confusion.png",
                    f"{name}, PublicTest, single crop: {single['accuracy']:.2%}")
