@@ -26,7 +26,7 @@ from fer_desktop.preprocess import center_crop
 from fer_desktop.weights import WeightsError, load_model, read_info, save_weights
 from trainer.augment import AugmentConfig, augment, random_erase
 from trainer.predict import predict_probs
-from trainer.train import TrainConfig, class_weights, get_lr, parse_args, train
+from trainer.train import TrainConfig, class_weights, get_lr, parse_args, train, training_command
 
 NO_AUGMENTATION = AugmentConfig(crop=False, flip=False, affine=False, erase=0.0)
 
@@ -114,6 +114,12 @@ def test_parse_args_flags() -> None:
     assert (cfg.stop_after, cfg.teacher) == (2, "ensemble")
     assert cfg.augment == AugmentConfig(flip=False, erase=0.0)
     assert isinstance(cfg.epochs, int) and isinstance(cfg.lr, float)
+
+
+def test_the_recorded_command_leaves_out_how_the_run_was_split_across_invocations() -> None:
+    argv = ["--model", "vgg19", "--stop-after", "3", "--init", "vgg19", "--time-limit=50", "--resume", "--lr", "0.02"]
+    assert training_command(argv) == "fer-desktop-train --model vgg19 --init vgg19 --lr 0.02"
+    assert training_command(["--data", "my faces/fer.zip"]) == "fer-desktop-train --data 'my faces/fer.zip'"
 
 
 def test_every_training_option_is_a_flag_with_help(

@@ -96,6 +96,24 @@ def config_from_dict(d: dict) -> TrainConfig:
 
 # ---------------------------------------------------------------- helpers
 
+# Flags that split a run across invocations without changing what it trains.
+INVOCATION_FLAGS = {"--resume": 0, "--stop-after": 1, "--time-limit": 1}
+
+
+def training_command(argv: list[str]) -> str:
+    """The command that trains this run in one go: the one a model card can show for anyone to rerun."""
+    kept, skip = [], 0
+    for arg in argv:
+        if skip:
+            skip -= 1
+            continue
+        flag = arg.split("=", 1)[0]
+        if flag in INVOCATION_FLAGS:
+            skip = 0 if "=" in arg else INVOCATION_FLAGS[flag]
+            continue
+        kept.append(arg)
+    return shlex.join(["fer-desktop-train", *kept])
+
 # What the weights a run starts from (``--init``) pass on to its weights: how they were made.
 LINEAGE = ("public_accuracy", "epochs", "epoch", "teacher", "command", "init")
 
@@ -260,7 +278,7 @@ def train(cfg: TrainConfig) -> Path:
     else:
         lineage = start_from(model, cfg) if cfg.init else None
         (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-        (run_dir / "command.txt").write_text(shlex.join(["fer-desktop-train", *sys.argv[1:]]) + "\n")
+        (run_dir / "command.txt").write_text(training_command(sys.argv[1:]) + "\n")
     command = (run_dir / "command.txt").read_text().strip()
 
     x_all = torch.from_numpy(train_x).unsqueeze(1).to(device)  # uint8 on the device: 66 MB for FER-2013
