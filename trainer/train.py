@@ -114,6 +114,7 @@ def training_command(argv: list[str]) -> str:
         kept.append(arg)
     return shlex.join(["fer-desktop-train", *kept])
 
+
 # What the weights a run starts from (``--init``) pass on to its weights: how they were made.
 LINEAGE = ("public_accuracy", "epochs", "epoch", "teacher", "command", "init")
 
