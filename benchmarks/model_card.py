@@ -56,7 +56,7 @@ def started_from(info: dict) -> list[str]:
         src = step["from"]
         src = f"the weights then shipped as `weights/{src}.safetensors`" if not Path(src).suffix else f"`{src}`"
         lines.append(f"- Started from {src}: {step.get('epochs', '?')} epochs"
-                     + (f", PublicTest {acc:.2%}" if acc is not None else "")
+                     + (f", {acc:.2%} in its trainer's PublicTest pass" if acc is not None else "")
                      + (f", trained with `{step['command']}`" if step.get("command") else ""))
         step = step.get("init")
     return lines
