@@ -390,12 +390,13 @@ def train_ensemble(cfg: TrainConfig) -> Path:
         shutil.copy2(src, run_dir / src.name)
         model, spec, _ = load_model(src)
         probs.append(predict_probs(model.to(device), spec, val_x, device))
-    grid = np.linspace(0, 1, 21)
+    steps = 20  # weights i / steps: exact decimals in ensemble.json, not 1 - 0.55 = 0.44999999999999996
+    grid = [i / steps for i in range(steps + 1)]
     accs = [float(((w * probs[0] + (1 - w) * probs[1]).argmax(1) == val_y).mean()) for w in grid]
     best = max(range(len(grid)), key=lambda i: (accs[i], -abs(grid[i] - 0.5)))
-    w = float(grid[best])
+    w, rest = grid[best], (steps - best) / steps
     print(f"ensemble: {ENSEMBLE_MEMBERS[0]} weight {w:.2f} gives PublicTest {accs[best]:.2%}", file=sys.stderr)
-    save_ensemble(run_dir / "ensemble.json", {ENSEMBLE_MEMBERS[0]: w, ENSEMBLE_MEMBERS[1]: 1 - w}, {
+    save_ensemble(run_dir / "ensemble.json", {ENSEMBLE_MEMBERS[0]: w, ENSEMBLE_MEMBERS[1]: rest}, {
         "public_accuracy": accs[best], "trained_on": describe_data(cfg.data),
         "fusion_search": {f"{g:.2f}": a for g, a in zip(grid, accs)},
     })
