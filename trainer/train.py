@@ -390,11 +390,12 @@ def train_ensemble(cfg: TrainConfig) -> Path:
         shutil.copy2(src, run_dir / src.name)
         model, spec, _ = load_model(src)
         probs.append(predict_probs(model.to(device), spec, val_x, device))
-    steps = 20  # weights i / steps: exact decimals in ensemble.json, not 1 - 0.55 = 0.44999999999999996
-    grid = [i / steps for i in range(steps + 1)]
-    accs = [float(((w * probs[0] + (1 - w) * probs[1]).argmax(1) == val_y).mean()) for w in grid]
+    steps = 20  # pairs (i, steps - i) / steps: exact decimals in ensemble.json, not 1 - 0.55 = 0.44999999999999996
+    pairs = [(i / steps, (steps - i) / steps) for i in range(steps + 1)]
+    grid = [w for w, _ in pairs]
+    accs = [float(((a * probs[0] + b * probs[1]).argmax(1) == val_y).mean()) for a, b in pairs]
     best = max(range(len(grid)), key=lambda i: (accs[i], -abs(grid[i] - 0.5)))
-    w, rest = grid[best], (steps - best) / steps
+    w, rest = pairs[best]
     print(f"ensemble: {ENSEMBLE_MEMBERS[0]} weight {w:.2f} gives PublicTest {accs[best]:.2%}", file=sys.stderr)
     save_ensemble(run_dir / "ensemble.json", {ENSEMBLE_MEMBERS[0]: w, ENSEMBLE_MEMBERS[1]: rest}, {
         "public_accuracy": accs[best], "trained_on": describe_data(cfg.data),
