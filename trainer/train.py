@@ -392,14 +392,13 @@ def train_ensemble(cfg: TrainConfig) -> Path:
         probs.append(predict_probs(model.to(device), spec, val_x, device))
     steps = 20  # pairs (i, steps - i) / steps: exact decimals in ensemble.json, not 1 - 0.55 = 0.44999999999999996
     pairs = [(i / steps, (steps - i) / steps) for i in range(steps + 1)]
-    grid = [w for w, _ in pairs]
     accs = [float(((a * probs[0] + b * probs[1]).argmax(1) == val_y).mean()) for a, b in pairs]
-    best = max(range(len(grid)), key=lambda i: (accs[i], -abs(grid[i] - 0.5)))
+    best = max(range(len(pairs)), key=lambda i: (accs[i], -abs(pairs[i][0] - 0.5)))
     w, rest = pairs[best]
     print(f"ensemble: {ENSEMBLE_MEMBERS[0]} weight {w:.2f} gives PublicTest {accs[best]:.2%}", file=sys.stderr)
     save_ensemble(run_dir / "ensemble.json", {ENSEMBLE_MEMBERS[0]: w, ENSEMBLE_MEMBERS[1]: rest}, {
         "public_accuracy": accs[best], "trained_on": describe_data(cfg.data),
-        "fusion_search": {f"{g:.2f}": a for g, a in zip(grid, accs)},
+        "fusion_search": {f"{w:.2f}": a for (w, _), a in zip(pairs, accs)},
     })
     write_report(run_dir, "ensemble", data, device, history=None)
     return run_dir
