@@ -1,9 +1,9 @@
-"""Write weights/README.md, the model card, from the training runs and the inference benchmark.
+"""Write weights/README.md, the model card, from the shipped weights and the inference benchmark.
 
-    python benchmarks/model_card.py --runs runs/ --data path/to/fer2013.zip
+    python benchmarks/model_card.py --data path/to/fer2013.zip
 
 For every model in ``weights/``: architecture and size, how it was trained
-(from its run's report folder), PublicTest accuracy single-crop and ten-crop
+(the record its trainer wrote into the file), PublicTest accuracy single-crop and ten-crop
 with per-class precision / recall / F1 (measured here, from the shipped file,
 exactly as ``fer-desktop-eval`` measures them), and CPU latency per face from
 ``benchmarks/results/inference.json``.
@@ -41,11 +41,25 @@ def latency(inference: dict, name: str) -> str:
     return "; ".join(parts) or "not measured: run `python benchmarks/inference.py`"
 
 
-def training_machines(history: list[dict]) -> str:
-    """The machines the epochs ran on, as the trainer recorded them."""
-    hosts = list(dict.fromkeys(h.get("machine") or "a machine not recorded (runs before the trainer noted it)"
-                               for h in history))
-    return "; ".join(hosts) or "unknown"
+def training_line(info: dict) -> str:
+    """Epochs, wall time and machine, from the record the trainer adds to the weights when a run finishes."""
+    run = info.get("training")
+    if not run:
+        return (f"- Epochs: {info.get('epochs', '?')}, best PublicTest at epoch {info.get('epoch', '?')}; "
+                "no training record in this file (it was saved by a run that did not finish)")
+    return (f"- Epochs run: {run['epochs_run']} of {info['epochs']}, best PublicTest at epoch {info['epoch']}; "
+            f"training time {run['train_seconds'] / 60:.0f} min (sum of epoch times, validation excluded) on "
+            + "; ".join(run["machines"]))
+
+
+def curves(name: str, info: dict) -> list[str]:
+    """The training curves of the run behind the file: plotted from its record, or as plotted when it shipped."""
+    history = (info.get("training") or {}).get("history")
+    if history:
+        plot_curves(history, DOCS / f"{name}-curves.png", f"{name}: training curves")
+    elif not (DOCS / f"{name}-curves.png").is_file():
+        return []
+    return [f"![{name} training curves](../docs/models/{name}-curves.png)", ""]
 
 
 def started_from(info: dict) -> list[str]:
@@ -91,34 +105,22 @@ def results(name: str, single: dict, ten: dict, inference: dict, host: str) -> l
     ]
 
 
-def card(name: str, run_dir: Path, data, inference: dict, host: str) -> str:
+def card(name: str, data, inference: dict, host: str) -> str:
     """``host``: the machine of the inference figures."""
     path = weights_path(name)
     model, spec, info = load_model(path)
     single, ten = measure(name, model, spec, data)
-    report = run_dir / "report"
-    if (report / "metrics.json").is_file():
-        trained = json.loads((report / "metrics.json").read_text())
-    else:  # a run still in progress: its checkpoint holds the history so far
-        import torch
-        state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
-        trained = {"history": state["history"], "train_seconds": sum(h["epoch_seconds"] for h in state["history"])}
-    history = trained.get("history", [])
-    if history:
-        plot_curves(history, DOCS / f"{name}-curves.png", f"{name}: training curves")
-    minutes = trained.get("train_seconds", 0) / 60
     lines = [
         f"## {name}",
         "",
         f"- Architecture: `{name}` ({count_parameters(model) / 1e6:.2f} M parameters), input {spec.input_size}x{spec.input_size} "
         f"centre crop of the 48x48 face, mean {spec.mean}, std {spec.std}",
         f"- File: `weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB (fp16 safetensors with metadata)",
-        f"- Trained with: `{(run_dir / 'command.txt').read_text().strip()}`",
-        f"- Epochs run: {len(history)} of {json.loads((run_dir / 'config.json').read_text())['epochs']}, best PublicTest at epoch {info.get('epoch')}; training time {minutes:.0f} min "
-        f"(sum of epoch times, validation excluded) on {training_machines(history)}",
+        f"- Trained with: `{info.get('command', 'not recorded')}`",
+        training_line(info),
         *started_from(info),
         *results(name, single, ten, inference, host),
-        *([f"![{name} training curves](../docs/models/{name}-curves.png)", ""] if history else []),
+        *curves(name, info),
     ]
     return "\n".join(lines)
 
@@ -146,7 +148,6 @@ def ensemble_card(data, inference: dict, host: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=Path, required=True, help="the folder holding each model's run folder")
     p.add_argument("--data", required=True, help="FER-2013 (Kaggle folder, .zip or fer2013.csv)")
     p.add_argument("--inference", type=Path, default=RESULTS_DIR / "inference.json")
     args = p.parse_args(argv)
@@ -155,12 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     host = describe_machine(inference.get("machine") or machine())
     shipped = [n for n in (*ARCHITECTURES, "ensemble") if weights_path(n).is_file()]
     missing = [n for n in (*ARCHITECTURES, "ensemble") if n not in shipped]
-    sections = [ensemble_card(data, inference, host) if n == "ensemble" else card(n, args.runs / n, data, inference, host)
+    sections = [ensemble_card(data, inference, host) if n == "ensemble" else card(n, data, inference, host)
                 for n in shipped]
     text = [
         "# Model card: the shipped weights",
         "",
-        "Written by `python benchmarks/model_card.py --runs RUNS --data fer2013.zip`; every accuracy here is",
+        "Written by `python benchmarks/model_card.py --data fer2013.zip`; every accuracy here is",
         "measured from the shipped file and reproduced by",
         "`fer-desktop-eval --model NAME --data fer2013.zip --split public [--tta]`.",
         "Selection used PublicTest only; the PrivateTest half is measured independently.",

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fer_desktop.models import ARCHITECTURES
-from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_named, weights_path
+from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_named, read_info, weights_path
 
 SHIPPED = [n for n in (*ARCHITECTURES, "ensemble") if weights_path(n).is_file()]
 
@@ -27,6 +27,15 @@ def test_each_shipped_model_loads_and_says_how_it_was_selected(name: str) -> Non
         probs = model(torch.zeros(2, 1, spec.input_size, spec.input_size)).float().softmax(1)
     assert probs.shape == (2, 7)
     assert torch.allclose(probs.sum(1), torch.ones(2), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if n != "ensemble"])
+def test_each_shipped_file_carries_its_training_record(name: str) -> None:
+    # benchmarks/model_card.py writes the card from the files alone: run folders do not ship.
+    info = read_info(weights_path(name))
+    record = info["training"]
+    assert 1 <= info["epoch"] <= record["epochs_run"] <= info["epochs"]
+    assert record["train_seconds"] > 0 and record["machines"] and info["command"].startswith("fer-desktop-train")
 
 
 def test_the_shipped_ensemble_reads_only_shipped_members() -> None:

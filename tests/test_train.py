@@ -224,6 +224,11 @@ def test_a_few_steps_lower_the_loss_and_write_the_run(full_run: Path) -> None:
     info = read_info(full_run / "squeezenet.safetensors")
     assert info["epoch"] == best["epoch"] and info["public_accuracy"] == best["val_accuracy"] == state["best_acc"]
     assert info["epochs"] == 4 and info["parameters"] > 1e6 and "kaggle" in info["trained_on"]
+    # The finished run's record travels in the weights file, for the model card.
+    record = info["training"]
+    assert record["epochs_run"] == 4 and [h["epoch"] for h in record["history"]] == [1, 2, 3, 4]
+    assert record["train_seconds"] == pytest.approx(sum(h["epoch_seconds"] for h in history))
+    assert record["machines"] == [history[0]["machine"]]
     load_model(full_run / "squeezenet.safetensors", "squeezenet")
 
     report = full_run / "report"

@@ -31,7 +31,7 @@ from fer_desktop.inference import resolve_device
 from fer_desktop.models import ARCHITECTURES, ENSEMBLE_MEMBERS, MODEL_NAMES, SPECS, count_parameters, create_model
 from fer_desktop.preprocess import normalize
 from fer_desktop.weights import (
-    DEFAULT_WEIGHTS_DIR, WeightsError, load_ensemble, load_model, load_named, save_ensemble, save_weights,
+    DEFAULT_WEIGHTS_DIR, WeightsError, load_ensemble, load_model, load_named, read_info, save_ensemble, save_weights,
 )
 from trainer.augment import AugmentConfig, augment
 from trainer.data import DataError, FerData, load_fer
@@ -357,8 +357,26 @@ def train(cfg: TrainConfig) -> Path:
     if end_epoch < cfg.epochs:
         print(f"stopped after epoch {end_epoch}/{cfg.epochs}; continue with --resume", file=sys.stderr)
         return run_dir
+    record_training(run_dir / f"{cfg.model}.safetensors", history)
     write_report(run_dir, cfg.model, data, device, history)
     return run_dir
+
+
+def record_training(path: Path, history: list[dict]) -> None:
+    """Add the finished run's record to its best weights: the file then carries its model card's training facts."""
+    from safetensors.torch import load_file
+
+    info = read_info(path)
+    arch = info.pop("architecture")
+    for k in ("format", "spec", "classes"):
+        info.pop(k)
+    info["training"] = {
+        "epochs_run": len(history),
+        "train_seconds": sum(h["epoch_seconds"] for h in history),
+        "machines": list(dict.fromkeys(h.get("machine") or "a machine not recorded" for h in history)),
+        "history": [{k: v for k, v in h.items() if k != "machine"} for h in history],
+    }
+    save_weights(path, arch, load_file(str(path)), info)
 
 
 def train_ensemble(cfg: TrainConfig) -> Path:
