@@ -362,6 +362,11 @@ def train(cfg: TrainConfig) -> Path:
     return run_dir
 
 
+def finished(weights: Path) -> bool:
+    """Whether these weights come from a run that finished: only then do they carry its training record."""
+    return weights.is_file() and "training" in read_info(weights)
+
+
 def record_training(path: Path, history: list[dict]) -> None:
     """Add the finished run's record to its best weights: the file then carries its model card's training facts."""
     from safetensors.torch import load_file
@@ -387,7 +392,7 @@ def train_ensemble(cfg: TrainConfig) -> Path:
     begun = [m for m in ENSEMBLE_MEMBERS if (Path(cfg.out) / m / "checkpoint.pt").is_file()]
     for member in begun + [m for m in ENSEMBLE_MEMBERS if m not in begun]:
         member_dir = Path(cfg.out) / member
-        if (member_dir / "report" / "metrics.json").is_file():
+        if finished(member_dir / f"{member}.safetensors"):
             print(f"{member}: finished run found in {member_dir}", file=sys.stderr)
             continue
         resume = (member_dir / "checkpoint.pt").is_file()
@@ -396,7 +401,7 @@ def train_ensemble(cfg: TrainConfig) -> Path:
             print(f"--time-limit reached before {member}; continue with --resume", file=sys.stderr)
             return run_dir
         train(dataclasses.replace(cfg, model=member, resume=resume, time_limit=max(left, 0.0) if cfg.time_limit else 0.0))
-        if not (member_dir / "report" / "metrics.json").is_file():
+        if not finished(member_dir / f"{member}.safetensors"):
             return run_dir  # --stop-after or --time-limit ended the member's run early
     data = load_fer(cfg.data)
     val_x, val_y = data.select("public")
