@@ -52,6 +52,18 @@ def training_line(info: dict) -> str:
             + "; ".join(run["machines"]))
 
 
+def batchnorm_line(info: dict) -> list[str]:
+    """Whether the BatchNorm statistics were measured anew after training (``python -m trainer.recalibrate``)."""
+    bn = info.get("batchnorm")
+    if not bn:
+        return []
+    before, after = bn["public_accuracy_trained"], bn["public_accuracy_recalibrated"]
+    outcome = "kept" if bn["recalibrated"] else "not kept: the trained statistics stay"
+    return [f"- BatchNorm statistics measured anew on {bn['faces']:,} un-augmented training crops (centre crops "
+            f"and their mirrors) after training: PublicTest single crop {before:.2%} with the trained statistics, "
+            f"{after:.2%} with the new ones ({outcome})"]
+
+
 def curves(name: str, info: dict) -> list[str]:
     """The training curves of the run behind the file: plotted from its record, or as plotted when it shipped."""
     history = (info.get("training") or {}).get("history")
@@ -70,7 +82,8 @@ def started_from(info: dict) -> list[str]:
         src = step["from"]
         src = f"the weights then shipped as `weights/{src}.safetensors`" if not Path(src).suffix else f"`{src}`"
         lines.append(f"- Started from {src}: {step.get('epochs', '?')} epochs"
-                     + (f", {acc:.2%} in its trainer's PublicTest pass" if acc is not None else "")
+                     + (f", {acc:.2%} on PublicTest" + ("" if step.get("batchnorm", {}).get("recalibrated")
+                                                         else " in its trainer's pass") if acc is not None else "")
                      + (f", trained with `{step['command']}`" if step.get("command") else ""))
         step = step.get("init")
     return lines
@@ -118,6 +131,7 @@ def card(name: str, data, inference: dict, host: str) -> str:
         f"- File: `weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB (fp16 safetensors with metadata)",
         f"- Trained with: `{info.get('command', 'not recorded')}`",
         training_line(info),
+        *batchnorm_line(info),
         *started_from(info),
         *results(name, single, ten, inference, host),
         *curves(name, info),

@@ -55,6 +55,17 @@ def save_weights(path: Path, arch: str, state_dict: dict[str, torch.Tensor], inf
     os.replace(tmp, path)
 
 
+def update_weights(path: Path, info: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None) -> None:
+    """Rewrite a weights file with ``info`` added to its record and, given them, new tensors."""
+    from safetensors.torch import load_file
+
+    meta = read_info(path)
+    arch = meta.pop("architecture")
+    for k in ("format", "spec", "classes"):  # save_weights writes these anew
+        meta.pop(k)
+    save_weights(path, arch, load_file(str(path)) if state_dict is None else state_dict, {**meta, **info})
+
+
 def read_info(path: Path) -> dict[str, Any]:
     """The metadata record of a weights file, checked to be ours."""
     path = Path(path)
@@ -133,5 +144,5 @@ def load_named(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> tuple[nn.M
 
 __all__ = [
     "DEFAULT_WEIGHTS_DIR", "ENSEMBLE_MEMBERS", "WeightsError", "load_ensemble", "load_model",
-    "load_named", "read_info", "save_ensemble", "save_weights", "weights_path",
+    "load_named", "read_info", "save_ensemble", "save_weights", "update_weights", "weights_path",
 ]

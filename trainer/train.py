@@ -32,12 +32,14 @@ from fer_desktop.models import ARCHITECTURES, ENSEMBLE_MEMBERS, MODEL_NAMES, SPE
 from fer_desktop.preprocess import normalize
 from fer_desktop.weights import (
     DEFAULT_WEIGHTS_DIR, WeightsError, load_ensemble, load_model, load_named, read_info, save_ensemble, save_weights,
+    update_weights,
 )
 from trainer.augment import AugmentConfig, augment
 from trainer.data import DataError, FerData, load_fer
 from trainer.machine import describe_machine, machine
 from trainer.options import add_options, option, take_options
 from trainer.predict import autocast, bf16_supported, predict_probs
+from trainer.recalibrate import recalibrate_weights
 from trainer.report import write_report
 
 
@@ -69,6 +71,8 @@ class TrainConfig:
     stop_after: int = option(0, "end this invocation after N epochs; continue later with --resume; 0 = run to the end")
     time_limit: float = option(0.0, "minutes: end this invocation before an epoch that would end past it; 0 = none")
     resume: bool = option(False, "continue the interrupted run in OUT/MODEL/ exactly")
+    recalibrate: bool = option(True, "at the end, measure BatchNorm statistics anew on un-augmented training faces; "
+                                     "they stay if PublicTest accuracy rises")
     init: str = option("", "start from trained weights (a name in weights/ or a .safetensors path) instead of "
                            "random ones: a new schedule from there, a warm restart")
 
@@ -116,7 +120,7 @@ def training_command(argv: list[str]) -> str:
 
 
 # What the weights a run starts from (``--init``) pass on to its weights: how they were made.
-LINEAGE = ("public_accuracy", "epochs", "epoch", "teacher", "command", "init")
+LINEAGE = ("public_accuracy", "epochs", "epoch", "teacher", "command", "batchnorm", "init")
 
 
 def get_lr(step: int, total: int, warmup: int, peak: float) -> float:
@@ -358,6 +362,8 @@ def train(cfg: TrainConfig) -> Path:
         print(f"stopped after epoch {end_epoch}/{cfg.epochs}; continue with --resume", file=sys.stderr)
         return run_dir
     record_training(run_dir / f"{cfg.model}.safetensors", history)
+    if cfg.recalibrate:
+        recalibrate_weights(run_dir / f"{cfg.model}.safetensors", train_x, val_x, val_y, device)
     write_report(run_dir, cfg.model, data, device, history)
     return run_dir
 
@@ -369,19 +375,12 @@ def finished(weights: Path) -> bool:
 
 def record_training(path: Path, history: list[dict]) -> None:
     """Add the finished run's record to its best weights: the file then carries its model card's training facts."""
-    from safetensors.torch import load_file
-
-    info = read_info(path)
-    arch = info.pop("architecture")
-    for k in ("format", "spec", "classes"):
-        info.pop(k)
-    info["training"] = {
+    update_weights(path, {"training": {
         "epochs_run": len(history),
         "train_seconds": sum(h["epoch_seconds"] for h in history),
         "machines": list(dict.fromkeys(h.get("machine") or "a machine not recorded" for h in history)),
         "history": [{k: v for k, v in h.items() if k != "machine"} for h in history],
-    }
-    save_weights(path, arch, load_file(str(path)), info)
+    }})
 
 
 def train_ensemble(cfg: TrainConfig) -> Path:
