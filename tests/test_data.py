@@ -214,3 +214,24 @@ def test_cache_can_be_turned_off(tmp_path: Path, private_cache: Path) -> None:
     data = load_fer(write_csv(tmp_path / "fer2013.csv", synthetic_fer(train=1, public=0, private=0)), cache_dir=False)
     assert data.counts()["train"] == 7
     assert not private_cache.exists() or not any(private_cache.iterdir())
+
+
+def _labels_of(src: str, cache: str) -> int:
+    return len(load_fer(src, cache_dir=Path(cache)).labels)
+
+
+def test_two_processes_decoding_at_once_both_get_the_data(tmp_path: Path) -> None:
+    """scripts/train_all.sh starts two runs on an empty cache: their cache writes must not collide."""
+    import multiprocessing
+
+    synthetic = synthetic_fer(train=30, public=5, private=5)
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        for trial in range(3):  # each trial a new source and cache, written by both at once
+            src = write_tree(tmp_path / f"kaggle{trial}", synthetic.files)
+            cache = tmp_path / f"cache{trial}"
+            assert pool.starmap(_labels_of, [(str(src), str(cache))] * 2) == [len(synthetic.labels)] * 2
+            assert [p.name for p in cache.iterdir()] == [_cache_name(src, cache)]
+
+
+def _cache_name(src: Path, cache: Path) -> str:
+    return trainer.data._cache_file(src, cache).name

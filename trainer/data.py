@@ -193,7 +193,8 @@ def load_fer(path: str | Path, cache_dir: Path | None = None) -> FerData:
         raise DataError(f"{src}: not a folder, .zip or .csv; expected FER-2013 in the Kaggle layout or fer2013.csv")
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
+        # One temporary file per process: scripts/train_all.sh starts two runs that may decode at once.
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, images=data.images, labels=data.labels, splits=data.splits,
                  skipped=data.skipped, notes=np.array(data.notes, dtype=str))
         os.replace(tmp, cache)
