@@ -30,7 +30,8 @@ from trainer.predict import predict_probs
 @torch.no_grad()
 def recalibrate_batchnorm(model: nn.Module, spec: ModelSpec, faces: np.ndarray, device: str = "cpu",
                           batch: int = 256, progress: str | None = None) -> None:
-    """Replace every BatchNorm's running statistics by their exact average over ``faces`` and their mirrors.
+    """Replace every BatchNorm's running statistics by the average of its batch statistics over ``faces``
+    and their mirror images (centre crops, as the app shows them).
 
     Only the BatchNorm layers run in training mode: dropout stays off, as it is at inference.
     """
