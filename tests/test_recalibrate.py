@@ -14,6 +14,7 @@ from fer_desktop.models import SPECS, create_model
 from fer_desktop.preprocess import as_tensor, center_crop, normalize
 from fer_desktop.weights import load_model, read_info, save_weights
 from trainer.data import load_fer
+from trainer.predict import predict_probs
 from trainer.recalibrate import main, recalibrate_batchnorm, recalibrate_weights
 
 
@@ -82,6 +83,10 @@ def test_a_file_keeps_the_recalibrated_statistics_only_when_publictest_rises(fer
     changed = any(not torch.equal(stats[k], fresh[k]) for k in stats)
     assert changed == record["recalibrated"]
     assert info["public_accuracy"] == (record["public_accuracy_recalibrated"] if record["recalibrated"] else 0.25)
+    # The figure recorded is the file's own: fer-desktop-eval gives it back.
+    shipped, spec, _ = load_model(path)
+    from_file = float((predict_probs(shipped, spec, val_x).argmax(1) == val_y).mean())
+    assert from_file == record["public_accuracy_recalibrated" if record["recalibrated"] else "public_accuracy_trained"]
 
 
 def test_the_command_recalibrates_each_file_once(fer_dir: Path, tmp_path: Path,

@@ -70,6 +70,9 @@ def recalibrate_weights(path: Path, train_faces: np.ndarray, val_faces: np.ndarr
 
     before = accuracy()
     recalibrate_batchnorm(model, spec, train_faces, device, progress="recalibrating BatchNorm")
+    for buffer in model.buffers():
+        if buffer.is_floating_point():  # measured as the fp16 file will hold them
+            buffer.copy_(buffer.half())
     after = accuracy()
     kept = after > before
     record = {
