@@ -361,9 +361,10 @@ def train(cfg: TrainConfig) -> Path:
     if end_epoch < cfg.epochs:
         print(f"stopped after epoch {end_epoch}/{cfg.epochs}; continue with --resume", file=sys.stderr)
         return run_dir
-    record_training(run_dir / f"{cfg.model}.safetensors", history)
     if cfg.recalibrate:
         recalibrate_weights(run_dir / f"{cfg.model}.safetensors", train_x, val_x, val_y, device)
+    # Last: the record marks the run finished, so a run killed while recalibrating resumes into it.
+    record_training(run_dir / f"{cfg.model}.safetensors", history)
     write_report(run_dir, cfg.model, data, device, history)
     return run_dir
 
