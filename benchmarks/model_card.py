@@ -58,10 +58,25 @@ def batchnorm_line(info: dict) -> list[str]:
     if not bn:
         return []
     before, after = bn["public_accuracy_trained"], bn["public_accuracy_recalibrated"]
-    outcome = "kept" if bn["recalibrated"] else "not kept: the trained statistics stay"
+    kind = "averaged" if info.get("soup") else "trained"
+    outcome = "kept" if bn["recalibrated"] else f"not kept: the {kind} statistics stay"
     return [f"- BatchNorm statistics measured anew on {bn['faces']:,} un-augmented training crops (centre crops "
-            f"and their mirrors) after training: PublicTest single crop {before:.2%} with the trained statistics, "
-            f"{after:.2%} with the new ones ({outcome})"]
+            f"and their mirrors) after {'averaging' if info.get('soup') else 'training'}: PublicTest single crop "
+            f"{before:.2%} with the {kind} statistics, {after:.2%} with the new ones ({outcome})"]
+
+
+def soup_lines(info: dict) -> list[str]:
+    """The runs whose weights were averaged into these (``python -m trainer.soup``), if any."""
+    soup = info.get("soup")
+    if not soup:
+        return []
+    averaged = sum(r["averaged"] for r in soup["runs"])
+    return [f"- Weights averaged over {averaged} of {len(soup['runs'])} runs that started from the same weights "
+            f"(`python -m trainer.soup`, each run joining only if PublicTest accuracy does not fall): "
+            f"{info['public_accuracy']:.2%} single crop, the best run alone {soup['public_accuracy_best_run']:.2%}; "
+            "the command, epochs and warm restarts given here are the best run's"] + [
+        f"  - {'averaged' if r['averaged'] else 'left out'}: {r['public_accuracy']:.2%} alone, "
+        f"trained with `{r['command'] or 'not recorded'}`" for r in soup["runs"]]
 
 
 def curves(name: str, info: dict) -> list[str]:
@@ -131,6 +146,7 @@ def card(name: str, data, inference: dict, host: str) -> str:
         f"- File: `weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB (fp16 safetensors with metadata)",
         f"- Trained with: `{info.get('command', 'not recorded')}`",
         training_line(info),
+        *soup_lines(info),
         *batchnorm_line(info),
         *started_from(info),
         *results(name, single, ten, inference, host),

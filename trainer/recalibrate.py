@@ -56,23 +56,34 @@ def recalibrate_batchnorm(model: nn.Module, spec: ModelSpec, faces: np.ndarray, 
 SAMPLE = 10_000
 
 
+def sample(train_faces: np.ndarray) -> np.ndarray:
+    """The same SAMPLE training faces on every call."""
+    if len(train_faces) <= SAMPLE:
+        return train_faces
+    return train_faces[np.random.default_rng(0).choice(len(train_faces), SAMPLE, replace=False)]
+
+
+def recalibrate_as_stored(model: nn.Module, spec: ModelSpec, faces: np.ndarray, device: str = "cpu") -> None:
+    """recalibrate_batchnorm, then the statistics rounded as the fp16 file will hold them."""
+    recalibrate_batchnorm(model, spec, faces, device, progress="recalibrating BatchNorm")
+    for buffer in model.buffers():
+        if buffer.is_floating_point():
+            buffer.copy_(buffer.half())
+
+
 def recalibrate_weights(path: Path, train_faces: np.ndarray, val_faces: np.ndarray, val_labels: np.ndarray,
                         device: str = "cpu") -> dict:
     """Recalibrate the weights file at ``path`` in place when that raises its PublicTest accuracy (fp32,
     single crop, as the app runs it); either way the file records the attempt. Returns that record."""
     model, spec, _ = load_model(path)
     model.to(device)
-    if len(train_faces) > SAMPLE:
-        train_faces = train_faces[np.random.default_rng(0).choice(len(train_faces), SAMPLE, replace=False)]
+    train_faces = sample(train_faces)
 
     def accuracy() -> float:
         return float((predict_probs(model, spec, val_faces, device).argmax(1) == val_labels).mean())
 
     before = accuracy()
-    recalibrate_batchnorm(model, spec, train_faces, device, progress="recalibrating BatchNorm")
-    for buffer in model.buffers():
-        if buffer.is_floating_point():  # measured as the fp16 file will hold them
-            buffer.copy_(buffer.half())
+    recalibrate_as_stored(model, spec, train_faces, device)
     after = accuracy()
     kept = after > before
     record = {
@@ -89,6 +100,16 @@ def recalibrate_weights(path: Path, train_faces: np.ndarray, val_faces: np.ndarr
     return record
 
 
+def faces_to_measure_on(data_path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training faces to measure statistics on, and PublicTest faces and labels to judge by."""
+    data = load_fer(data_path)
+    train_x, _ = data.select("train")
+    val_x, val_y = data.select("public")
+    if len(train_x) == 0 or len(val_y) == 0:
+        raise DataError(f"{data_path}: this needs training faces, and PublicTest faces to check on")
+    return train_x, val_x, val_y
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m trainer.recalibrate", description=__doc__.split("\n\n")[0])
     p.add_argument("weights", nargs="+", type=Path, help="weights files (.safetensors) to recalibrate in place")
@@ -96,11 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     args = p.parse_args(argv)
     try:
-        data = load_fer(args.data)
-        train_x, _ = data.select("train")
-        val_x, val_y = data.select("public")
-        if len(train_x) == 0 or len(val_y) == 0:
-            raise DataError(f"{args.data}: recalibration needs training faces and PublicTest faces to check on")
+        train_x, val_x, val_y = faces_to_measure_on(args.data)
         device = resolve_device(args.device)
         for path in args.weights:
             if "batchnorm" in read_info(path):

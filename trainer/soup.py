@@ -1,0 +1,118 @@
+"""Weight averaging: one model from several runs of the same architecture that started from the same weights.
+
+Warm restarts of one file (``fer-desktop-train --init``) end in one basin of the loss, and the average of
+their weights often beats each of them: a "greedy soup" (Wortsman et al., 2022). Runs join in order of their
+own PublicTest accuracy, each only when the average with it is no worse there; BatchNorm statistics are
+averaged with the rest, or measured anew where that does better (``trainer.recalibrate``).
+
+    python -m trainer.soup --data ../shared/data/fer2013.zip --out weights/vgg19.safetensors \\
+        weights/vgg19.safetensors runs/vgg19-r4/vgg19/vgg19.safetensors runs/vgg19-r5/vgg19/vgg19.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer_desktop.inference import resolve_device
+from fer_desktop.weights import WeightsError, load_model, read_info, save_weights
+from trainer.data import DataError
+from trainer.predict import predict_probs
+from trainer.recalibrate import faces_to_measure_on, recalibrate_as_stored, sample
+
+State = dict[str, torch.Tensor]
+
+
+def average_states(states: list[State]) -> State:
+    """The mean of every floating-point tensor, rounded as the fp16 file will hold it; counters from the first."""
+    return {
+        k: torch.stack([s[k].float() for s in states]).mean(0).half().float() if v.is_floating_point() else v
+        for k, v in states[0].items()
+    }
+
+
+def greedy_soup(paths: list[Path], train_faces: np.ndarray, val_faces: np.ndarray, val_labels: np.ndarray,
+                device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """The best average of the weights files at ``paths`` on PublicTest (fp32, single crop), and its record.
+
+    Each average is judged twice: with its averaged BatchNorm statistics and with statistics measured anew
+    on ``train_faces``; the better counts.
+    """
+    loaded = [load_model(p) for p in paths]
+    archs = {info["architecture"] for _, _, info in loaded}
+    if len(archs) > 1:
+        raise WeightsError(f"only weights of one architecture can be averaged; these hold {', '.join(sorted(archs))}")
+    states = [{k: v.clone() for k, v in m.state_dict().items()} for m, _, _ in loaded]
+    model, spec, _ = loaded[0]  # evaluates every candidate: its own tensors change, the copies above do not
+    model.to(device)
+    train_faces = sample(train_faces)
+
+    def accuracy() -> float:
+        return float((predict_probs(model, spec, val_faces, device).argmax(1) == val_labels).mean())
+
+    def judge(state: State) -> tuple[float, State, dict]:
+        """The better of averaged and recalibrated statistics: accuracy, that state, and the BatchNorm record."""
+        model.load_state_dict(state)
+        averaged = accuracy()
+        recalibrate_as_stored(model, spec, train_faces, device)
+        measured = accuracy()
+        bn = {"recalibrated": measured > averaged, "faces": 2 * len(train_faces),
+              "public_accuracy_trained": averaged, "public_accuracy_recalibrated": measured}
+        if measured > averaged:
+            return measured, {k: v.clone() for k, v in model.state_dict().items()}, bn
+        return averaged, state, bn
+
+    own = []
+    for state in states:
+        model.load_state_dict(state)
+        own.append(accuracy())
+    order = sorted(range(len(paths)), key=lambda i: -own[i])
+    kept, (best, best_state, best_bn) = [order[0]], (own[order[0]], states[order[0]], None)
+    print(f"{paths[order[0]]}: PublicTest {best:.2%}, the best run: the soup starts from it", file=sys.stderr)
+    for i in order[1:]:
+        acc, state, bn = judge(average_states([states[j] for j in kept + [i]]))
+        joins = acc >= best
+        print(f"{paths[i]}: PublicTest {own[i]:.2%} alone; averaged in: {acc:.2%} "
+              f"({'joins' if joins else 'left out'})", file=sys.stderr)
+        if joins:
+            kept, best, best_state, best_bn = kept + [i], acc, state, bn
+    model.load_state_dict(best_state)
+    record = {k: v for k, v in loaded[order[0]][2].items() if k not in ("format", "architecture", "spec", "classes")}
+    if best_bn is not None:  # an average: its statistics are the soup's own, not the best run's
+        record["batchnorm"] = best_bn
+    record["public_accuracy"] = best
+    record["soup"] = {
+        "public_accuracy_best_run": own[order[0]],
+        "runs": [{"file": str(paths[i]), "public_accuracy": own[i], "command": loaded[i][2].get("command"),
+                  "averaged": i in kept} for i in order],
+    }
+    return model.eval(), record
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m trainer.soup", description=__doc__.split("\n\n")[0])
+    p.add_argument("weights", nargs="+", type=Path, help="weights files (.safetensors) of one architecture")
+    p.add_argument("--out", required=True, type=Path, help="the averaged weights file to write (may be one of the inputs)")
+    p.add_argument("--data", required=True, help="FER-2013: the Kaggle folder, its .zip, or fer2013.csv")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    args = p.parse_args(argv)
+    if len(set(map(Path.resolve, args.weights))) < 2:
+        raise SystemExit("soup: give two or more different weights files to average")
+    try:
+        train_x, val_x, val_y = faces_to_measure_on(args.data)
+        device = resolve_device(args.device)
+        model, record = greedy_soup(args.weights, train_x, val_x, val_y, device)
+        save_weights(args.out, read_info(args.weights[0])["architecture"], model.state_dict(), record)
+    except (DataError, WeightsError) as e:
+        raise SystemExit(f"soup: {e}")
+    runs = sum(r["averaged"] for r in record["soup"]["runs"])
+    print(f"{args.out}: the average of {runs} of {len(args.weights)} runs, PublicTest {record['public_accuracy']:.2%} "
+          f"(the best run alone: {record['soup']['public_accuracy_best_run']:.2%})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
