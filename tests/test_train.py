@@ -390,7 +390,13 @@ def test_ensemble_fuses_finished_member_runs(tmp_path: Path) -> None:
         save_weights(out / member / f"{member}.safetensors", member, create_model(member).state_dict(),
                      {"training": record})
 
-    run_dir = train(TrainConfig(model="ensemble", data=str(data), out=str(out), device="cpu", amp=False, threads=1))
+    threads = torch.get_num_threads()
+    try:
+        run_dir = train(TrainConfig(model="ensemble", data=str(data), out=str(out), device="cpu", amp=False,
+                                    threads=threads + 1))
+        assert torch.get_num_threads() == threads + 1  # --threads holds for the fusion too
+    finally:
+        torch.set_num_threads(threads)
     assert run_dir == out / "ensemble"
     assert not any((out / m / "checkpoint.pt").exists() for m in ENSEMBLE_MEMBERS)  # nothing was retrained
     meta = json.loads((run_dir / "ensemble.json").read_text())

@@ -232,6 +232,11 @@ def teacher_log_probs(cfg: TrainConfig, run_dir: Path, images: np.ndarray, devic
 
 # ---------------------------------------------------------------- training
 
+def use_threads(cfg: TrainConfig, device: str) -> None:
+    if device == "cpu":
+        torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+
+
 def train(cfg: TrainConfig) -> Path:
     """Train one architecture; returns its run folder. Resumable at any epoch boundary."""
     if cfg.model == "ensemble":
@@ -250,8 +255,7 @@ def train(cfg: TrainConfig) -> Path:
     elif ckpt_path.is_file():
         raise SystemExit(f"{run_dir} already holds a run: pass --resume to continue it, or --out to start a new one")
     run_dir.mkdir(parents=True, exist_ok=True)
-    if device == "cpu":
-        torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    use_threads(cfg, device)
 
     data = load_fer(cfg.data)
     train_x, train_y = data.select("train")
@@ -406,6 +410,7 @@ def train_ensemble(cfg: TrainConfig) -> Path:
     data = load_fer(cfg.data)
     val_x, val_y = data.select("public")
     device = resolve_device(cfg.device)
+    use_threads(cfg, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     probs = []
     for member in ENSEMBLE_MEMBERS:
