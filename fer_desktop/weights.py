@@ -60,10 +60,13 @@ def update_weights(path: Path, info: dict[str, Any], state_dict: dict[str, torch
     from safetensors.torch import load_file
 
     meta = read_info(path)
-    arch = meta.pop("architecture")
-    for k in ("format", "spec", "classes"):  # save_weights writes these anew
-        meta.pop(k)
-    save_weights(path, arch, load_file(str(path)) if state_dict is None else state_dict, {**meta, **info})
+    save_weights(path, meta["architecture"], load_file(str(path)) if state_dict is None else state_dict,
+                 {**run_record(meta), **info})
+
+
+def run_record(meta: dict[str, Any]) -> dict[str, Any]:
+    """A file's metadata less what save_weights writes anew (format, architecture, spec, classes)."""
+    return {k: v for k, v in meta.items() if k not in ("format", "architecture", "spec", "classes")}
 
 
 def read_info(path: Path) -> dict[str, Any]:
@@ -144,5 +147,5 @@ def load_named(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> tuple[nn.M
 
 __all__ = [
     "DEFAULT_WEIGHTS_DIR", "ENSEMBLE_MEMBERS", "WeightsError", "load_ensemble", "load_model",
-    "load_named", "read_info", "save_ensemble", "save_weights", "update_weights", "weights_path",
+    "load_named", "read_info", "run_record", "save_ensemble", "save_weights", "update_weights", "weights_path",
 ]

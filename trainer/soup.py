@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from fer_desktop.inference import resolve_device
-from fer_desktop.weights import WeightsError, load_model, read_info, save_weights
+from fer_desktop.weights import WeightsError, load_model, read_info, run_record, save_weights
 from trainer.data import DataError
 from trainer.predict import predict_probs
 from trainer.recalibrate import faces_to_measure_on, recalibrate_as_stored, sample
@@ -81,7 +81,7 @@ def greedy_soup(paths: list[Path], train_faces: np.ndarray, val_faces: np.ndarra
         if joins:
             kept, best, best_state, best_bn = kept + [i], acc, state, bn
     model.load_state_dict(best_state)
-    record = {k: v for k, v in loaded[order[0]][2].items() if k not in ("format", "architecture", "spec", "classes")}
+    record = run_record(loaded[order[0]][2])
     if best_bn is not None:  # an average: its statistics are the soup's own, not the best run's
         record["batchnorm"] = best_bn
     record["public_accuracy"] = best
