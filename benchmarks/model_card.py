@@ -74,9 +74,19 @@ def soup_lines(info: dict) -> list[str]:
     return [f"- Weights averaged over {averaged} of {len(soup['runs'])} runs that started from the same weights "
             f"(`python -m trainer.soup`, each run joining only if PublicTest accuracy does not fall): "
             f"{info['public_accuracy']:.2%} single crop, the best run alone {soup['public_accuracy_best_run']:.2%}; "
-            "the command, epochs and warm restarts given here are the best run's"] + [
-        f"  - {'averaged' if r['averaged'] else 'left out'}: {r['public_accuracy']:.2%} alone, "
-        f"trained with `{r['command'] or 'not recorded'}`" for r in soup["runs"]]
+            "the command, epochs and warm restarts given here are the best run's", *run_lines(soup["runs"], 1)]
+
+
+def run_lines(runs: list[dict], depth: int) -> list[str]:
+    """A line per run of an average; one that is itself an average lists its own runs under it."""
+    lines = []
+    for r in runs:
+        head = f"{'  ' * depth}- {'averaged' if r['averaged'] else 'left out'}: {r['public_accuracy']:.2%} alone, "
+        if r.get("soup"):
+            lines += [head + "itself an average:", *run_lines(r["soup"]["runs"], depth + 1)]
+        else:
+            lines.append(head + f"trained with `{r['command'] or 'not recorded'}`")
+    return lines
 
 
 def curves(name: str, info: dict) -> list[str]:

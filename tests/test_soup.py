@@ -64,6 +64,19 @@ def test_the_soup_records_every_run_and_its_own_accuracy_is_the_files(fer_dir: P
         assert info["batchnorm"]["faces"] == 2 * 8 * 7  # eight training faces a class, and their mirrors
 
 
+def test_an_average_of_an_average_keeps_the_runs_behind_it(fer_dir: Path, tmp_path: Path) -> None:
+    first, second, third = (run_file(tmp_path, seed, f"fer-desktop-train --seed {seed}") for seed in (1, 2, 3))
+    inner = tmp_path / "inner.safetensors"
+    main([str(first), str(second), "--out", str(inner), "--data", str(fer_dir), "--device", "cpu"])
+    outer = tmp_path / "outer.safetensors"
+    main([str(inner), str(third), "--out", str(outer), "--data", str(fer_dir), "--device", "cpu"])
+
+    runs = {r["file"]: r for r in read_info(outer)["soup"]["runs"]}
+    assert runs[str(inner)]["soup"] == read_info(inner)["soup"]
+    assert {r["file"] for r in runs[str(inner)]["soup"]["runs"]} == {str(first), str(second)}
+    assert "soup" not in runs[str(third)]
+
+
 def test_a_copy_of_the_best_run_always_joins_and_changes_nothing(fer_dir: Path, tmp_path: Path) -> None:
     first = run_file(tmp_path, 1, "fer-desktop-train")
     copy = tmp_path / "copy.safetensors"

@@ -35,6 +35,12 @@ def average_states(states: list[State]) -> State:
     }
 
 
+def nested(meta: dict) -> dict:
+    """An input that is itself an average keeps the record of its own runs: the command of its best run alone
+    would pass it off as that run."""
+    return {"soup": meta["soup"]} if meta.get("soup") else {}
+
+
 def greedy_soup(paths: list[Path], train_faces: np.ndarray, val_faces: np.ndarray, val_labels: np.ndarray,
                 device: str = "cpu") -> tuple[torch.nn.Module, dict]:
     """The best average of the weights files at ``paths`` on PublicTest (fp32, single crop), and its record.
@@ -88,7 +94,7 @@ def greedy_soup(paths: list[Path], train_faces: np.ndarray, val_faces: np.ndarra
     record["soup"] = {
         "public_accuracy_best_run": own[order[0]],
         "runs": [{"file": str(paths[i]), "public_accuracy": own[i], "command": loaded[i][2].get("command"),
-                  "averaged": i in kept} for i in order],
+                  "averaged": i in kept, **nested(loaded[i][2])} for i in order],
     }
     return model.eval(), record
 
