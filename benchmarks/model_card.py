@@ -71,7 +71,9 @@ def soup_lines(info: dict) -> list[str]:
     if not soup:
         return []
     averaged = sum(r["averaged"] for r in soup["runs"])
-    return [f"- Weights averaged over {averaged} of {len(soup['runs'])} runs that started from the same weights "
+    inputs = ("files, each a run or an average of runs" if any(r.get("soup") for r in soup["runs"])
+              else "runs that started from the same weights")
+    return [f"- Weights averaged over {averaged} of {len(soup['runs'])} {inputs} "
             f"(`python -m trainer.soup`, each run joining only if PublicTest accuracy does not fall): "
             f"{info['public_accuracy']:.2%} single crop, the best run alone {soup['public_accuracy_best_run']:.2%}; "
             "the command, epochs and warm restarts given here are the best run's", *run_lines(soup["runs"], 1)]
