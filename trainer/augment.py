@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from trainer.degrade import Degradation, degrade
 from trainer.options import option
 
 
@@ -25,10 +26,19 @@ class AugmentConfig:
     degrees: float = option(10.0, "rotation range, plus or minus")
     scale: float = option(0.10, "zoom range, plus or minus")
     erase: float = option(0.25, "probability of random erasing per image; 0 turns it off")
+    degrade: float = option(0.0, "share of faces degraded as a webcam degrades them (small, blurred, dim and "
+                                 "noisy, compressed; trainer/degrade.py); 0 turns it off")
+    degrade_small: float = option(0.5, "of the degraded faces, the share captured 14-32 px across")
+    degrade_blur: float = option(0.5, "of the degraded faces, the share with a defocus or motion blur")
+    degrade_dim: float = option(0.5, "of the degraded faces, the share in dim light with sensor noise")
+    degrade_jpeg: float = option(0.3, "of the degraded faces, the share JPEG-compressed")
 
 
 def augment(x: torch.Tensor, size: int, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
     """(N, 1, H, W) float faces to (N, 1, size, size) augmented crops."""
+    if cfg.degrade > 0:
+        x = degrade(x, cfg.degrade, Degradation(cfg.degrade_small, cfg.degrade_blur, cfg.degrade_dim, cfg.degrade_jpeg),
+                    gen)
     n, _, h, w = x.shape
     rnd = lambda *shape: torch.rand(*shape, generator=gen)  # noqa: E731
     # Output pixel grid -> input pixel grid, in grid_sample's normalised coordinates.
