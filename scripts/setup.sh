@@ -28,10 +28,11 @@ if [ -n "$has_apt" ]; then
     if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 fi
 
+real_dir() { (cd "$1" 2>/dev/null && pwd -P) || echo "$1"; }
 active_env="${VIRTUAL_ENV:-${CONDA_PREFIX:-}}"
 if [ -n "$active_env" ]; then
-    if [ -d .venv ] && [ ! -L .venv ] && [ "$(cd .venv && pwd -P)" != "$(cd "$active_env" && pwd -P)" ]; then
-        echo "setup.sh: .venv/ already holds another environment; deactivate $active_env to install there, or remove .venv/." >&2
+    if [ -d .venv ] && [ ! -L .venv ] && [ "$(real_dir .venv)" != "$(real_dir "$active_env")" ]; then
+        echo "setup.sh: .venv/ holds an environment other than the active $active_env; deactivate that to install into .venv/, or remove .venv/ to install into it." >&2
         exit 2
     fi
     if [ -L .venv ] || [ ! -e .venv ]; then ln -sfn "$active_env" .venv; fi
@@ -58,4 +59,4 @@ fi
 extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".${extras}"
-echo "installed into $(cd .venv && pwd -P); run .venv/bin/fer-desktop"
+echo "installed into $(real_dir .venv); run .venv/bin/fer-desktop"

@@ -14,13 +14,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from checkout import ROOT, copy_of_checkout
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-def _copy_of_the_checkout(dest: Path) -> Path:
-    ignore = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache", "runs", "data")
-    return Path(shutil.copytree(ROOT, dest, ignore=ignore))
 
 
 def _fresh_venv(folder: Path) -> Path:
@@ -39,7 +35,7 @@ def _fresh_venv(folder: Path) -> Path:
 
 
 def test_a_wheel_built_from_the_sdist_runs_the_headless_demo_from_another_folder(tmp_path: Path) -> None:
-    checkout = _copy_of_the_checkout(tmp_path / "checkout")
+    checkout = copy_of_checkout(tmp_path / "checkout")
     dist = tmp_path / "dist"
     build = "import sys; from setuptools import build_meta as b; print(b.build_sdist(sys.argv[1]))"
     sdist = dist / subprocess.run([sys.executable, "-c", build, str(dist)], cwd=checkout, check=True,
