@@ -290,3 +290,23 @@ def test_frames_reach_the_gui_once_and_with_their_boxes_unless_the_analysis_drop
     raw, (result, shown) = capture_and_analyse(1)
     assert raw[0].index == 1 and raw[1].width() == 64 and shown is None  # every captured frame, under the boxes
     bridge.pipeline.stop()
+
+
+def test_the_keys_work(qtbot: QtBot, weights_dir: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    window = MainWindow(None, "squeezenet", "cpu", weights_dir, probe=lambda: [])
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
+        pass
+    window.open_source("clip-that-does-not-exist.mp4")
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert window.controls.source_box.currentData() == "demo"
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not _worker_threads(), timeout=TIMEOUT_MS)

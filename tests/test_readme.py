@@ -68,3 +68,10 @@ def test_the_models_table_agrees_with_the_model_card_and_the_files(name: str) ->
     if name == "ensemble":
         files = [ROOT / "weights" / f"{member}.safetensors" for member in ("resnet18", "vgg19")]
     assert row["size"] == f"{sum(f.stat().st_size for f in files) / MIB:.2f} MiB"
+
+
+def test_the_readme_lists_the_window_keys() -> None:
+    from fer_desktop.ui.controls import KEYS
+
+    line = next(line for line in readme_section("Using the window").split("\n- ") if line.startswith("**Keys**"))
+    assert sorted(re.findall(r"(?:Ctrl\+\w|F\d+)", line)) == sorted(KEYS.values())

@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         self.controls.file_requested.connect(self.choose_file)
         self.controls.url_requested.connect(self.choose_url)
         self.controls.cameras_requested.connect(self.refresh_cameras)
+        self.controls.quit_requested.connect(self.close)
         self.controls.model_chosen.connect(self.select_model)
         self.controls.smoothing_changed.connect(self._set_smoothing)
         self.controls.record_toggled.connect(self._record_toggled)
