@@ -9,10 +9,14 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10; pytest brings tomli there
+    import tomli as tomllib
 
 import trainer.train
 from fer_desktop import __version__
