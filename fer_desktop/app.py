@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from fer_desktop.command_line import EXIT_USAGE, add_version_flag, interruptible
 from fer_desktop.inference import BACKENDS, default_model_name, resolve_backend, resolve_device
 from fer_desktop.models import MODEL_NAMES
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, MAX_SMOOTHING
@@ -17,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fer-desktop",
         description="Real-time facial expression recognition from a camera, a video file, a stream or the demo.",
     )
+    add_version_flag(parser)
     parser.add_argument("--source", help="camera index (0), video file, stream URL or 'demo'; "
                         "the window defaults to the first camera that opens")
     parser.add_argument("--model", choices=MODEL_NAMES,
@@ -37,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@interruptible("fer-desktop")
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -54,10 +58,22 @@ def main(argv: list[str] | None = None) -> int:
         return run_headless_command(args, model, device)
     if args.csv or args.summary or args.max_frames:
         parser.error("--csv, --summary and --max-frames go with --headless (in the window, use Record)")
+    if not has_display():
+        print("fer-desktop: no display found (DISPLAY and WAYLAND_DISPLAY are unset); run with --headless "
+              "--source FILE to analyse without a window, or set QT_QPA_PLATFORM=offscreen for a screenshot.",
+              file=sys.stderr)
+        return EXIT_USAGE
     from fer_desktop.ui.window import run_window
 
     return run_window(source=args.source, model=model, device=device, weights_dir=args.weights,
                       smoothing=args.smoothing, backend=args.backend)
+
+
+def has_display() -> bool:
+    """Whether Qt can open a window: checked before Qt starts, which would abort with a page of its own text."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True  # macOS and Windows always have one; a named platform (offscreen, vnc, ...) needs none
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def run_headless_command(args: argparse.Namespace, model: str, device: str) -> int:

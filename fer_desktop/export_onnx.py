@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_desktop.command_line import add_version_flag, interruptible
 from fer_desktop.emotions import EMOTIONS, FACE_SIZE
 from fer_desktop.models import MODEL_NAMES
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named
@@ -44,8 +45,10 @@ def export_model(name: str, weights_dir: Path, out: Path, tolerance: float = TOL
     return diff
 
 
+@interruptible("fer-desktop-export")
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fer-desktop-export", description=__doc__.split("\n\n")[0])
+    add_version_flag(p)
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS_DIR, metavar="DIR",
                    help=f"folder of the weights files (default: {DEFAULT_WEIGHTS_DIR})")

@@ -17,13 +17,14 @@ from safetensors import SafetensorError, safe_open
 
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.models import ARCHITECTURES, ENSEMBLE_MEMBERS, SPECS, ModelSpec, create_model
+from fer_desktop.resources import WEIGHTS_DIR
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 FORMAT = "fer-desktop-weights/1"
-DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+DEFAULT_WEIGHTS_DIR = WEIGHTS_DIR
 
 
 class WeightsError(RuntimeError):

@@ -17,6 +17,8 @@ student_epochs=${STUDENT_EPOCHS:-200}
 device=${DEVICE:-cuda}
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
+python=python3
+[ -x .venv/bin/python ] && python=.venv/bin/python  # what scripts/setup.sh installed into
 EXTRA=${EXTRA:-}
 
 train() {  # model, its runs folder, then options; resumes a begun run, skips a finished one
@@ -26,7 +28,7 @@ train() {  # model, its runs folder, then options; resumes a begun run, skips a 
     local resume=()
     [[ -f $out/$model/checkpoint.pt ]] && resume=(--resume)
     # shellcheck disable=SC2086  # EXTRA is a list of options
-    python3 -m trainer.train --model "$model" --data "$data" --out "$out" --device "$device" "${resume[@]}" $EXTRA "$@"
+    $python -m trainer.train --model "$model" --data "$data" --out "$out" --device "$device" "${resume[@]}" $EXTRA "$@"
 }
 
 mkdir -p "$runs"
@@ -46,8 +48,8 @@ train ensemble "$runs" --epochs "$member_epochs"
 train squeezenet "$runs/distilled" --epochs "$student_epochs" --teacher "$runs/ensemble/ensemble.json"
 
 for m in resnet18 vgg19 ensemble; do
-    python3 -m trainer.evaluate --model "$m" --data "$data" --weights "$runs/$m" --device "$device"
+    $python -m trainer.evaluate --model "$m" --data "$data" --weights "$runs/$m" --device "$device"
 done
-python3 -m trainer.evaluate --model squeezenet --data "$data" --weights "$runs/distilled/squeezenet" --device "$device"
+$python -m trainer.evaluate --model squeezenet --data "$data" --weights "$runs/distilled/squeezenet" --device "$device"
 echo "weights: $runs/resnet18, $runs/vgg19, $runs/ensemble (the fusion), $runs/distilled/squeezenet;"
 echo "try them with fer-desktop --weights FOLDER, ship them by copying the files into weights/"

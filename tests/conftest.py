@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,22 @@ from fer_desktop.faces import Face
 from fer_desktop.models import create_model
 from fer_desktop.pipeline.demo import DEMO_SIZE, astronaut_photo, backdrop, demo_frame
 from fer_desktop.weights import save_weights
+
+# Forking a process that runs ONNX Runtime, Qt or torch threads hangs the child on their copied locks:
+# every os.fork in the test process is noted, and the test that made it fails.
+_forks: list[int] = []
+os.register_at_fork(before=lambda: _forks.append(os.getpid()))
+
+
+@pytest.fixture(autouse=True)
+def no_fork() -> Iterator[None]:
+    before = len(_forks)
+    yield
+    if len(_forks) > before:
+        pytest.fail("this test forked the test process; use multiprocessing.get_context('spawn') instead")
+
+
+pytest_plugins = ("pytester",)
 
 VIDEO_FPS = 10.0
 # Frame kinds of the synthetic video, in order: True has the astronaut, False has no face.

@@ -58,21 +58,44 @@ def _wait_for_classified_face(qtbot: QtBot, window: MainWindow):
     return _wait_for_result(qtbot, window, lambda r: len(r.faces) == 1 and r.model is not None)
 
 
-def test_window_starts_without_a_camera_and_offers_the_demo(qtbot: QtBot, make_window) -> None:
+def _banner_buttons(window: MainWindow) -> list[str]:
+    return [b.text() for b in window.banner.findChildren(type(window.controls.record_button)) if b.isVisible()]
+
+
+def test_window_without_a_camera_starts_the_demo_by_itself(qtbot: QtBot, make_window) -> None:
     window = make_window(source=None)
     with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS) as probed:
         pass
     assert probed.args == [[]]
-    assert "No camera found" in window.banner.text("source")
-    buttons = [b.text() for b in window.banner.findChildren(type(window.controls.record_button)) if b.isVisible()]
-    assert "Start demo" in buttons and "Open video file…" in buttons
-
-    window.open_source("demo")
-    result = _wait_for_classified_face(qtbot, window)
-    assert window.banner.text("source") == ""
-    assert result.model == "squeezenet"
-    assert window.faces_label.text() == "1 face"
+    result = _wait_for_classified_face(qtbot, window)  # nobody clicked anything
+    assert result.model == "squeezenet" and window.faces_label.text() == "1 face"
     assert window.chart.values.sum() == pytest.approx(1.0, abs=1e-3)
+    message = window.banner.text("source")
+    assert "No camera found" in message and "demo" in message
+    assert {"Find cameras", "Open video file…"} <= set(_banner_buttons(window))
+
+
+def test_a_camera_found_later_replaces_the_stand_in_demo(qtbot: QtBot, weights_dir: Path) -> None:
+    probes = iter([[], [7]])
+    window = MainWindow(None, "squeezenet", "cpu", weights_dir, probe=lambda: next(probes))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
+        pass
+    assert window.controls.source_box.currentData() == "demo"
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
+        next(b for b in window.banner.findChildren(type(window.controls.record_button)) if b.text() == "Find cameras").click()
+    assert "No camera found" not in window.banner.text("source")
+    assert window.controls.source_box.currentData() == "7"
+    window.close()
+
+
+def test_a_chosen_demo_is_not_replaced_by_a_camera_found_later(qtbot: QtBot, weights_dir: Path) -> None:
+    window = MainWindow("demo", "squeezenet", "cpu", weights_dir, probe=lambda: [3])
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
+        window.refresh_cameras()
+    assert window.controls.source_box.currentData() == "demo"
+    window.close()
 
 
 def test_switching_model_keeps_the_video_running(qtbot: QtBot, make_window) -> None:
@@ -267,3 +290,23 @@ def test_frames_reach_the_gui_once_and_with_their_boxes_unless_the_analysis_drop
     raw, (result, shown) = capture_and_analyse(1)
     assert raw[0].index == 1 and raw[1].width() == 64 and shown is None  # every captured frame, under the boxes
     bridge.pipeline.stop()
+
+
+def test_the_keys_work(qtbot: QtBot, weights_dir: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    window = MainWindow(None, "squeezenet", "cpu", weights_dir, probe=lambda: [])
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
+        pass
+    window.open_source("clip-that-does-not-exist.mp4")
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert window.controls.source_box.currentData() == "demo"
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not _worker_threads(), timeout=TIMEOUT_MS)

@@ -225,7 +225,8 @@ def test_two_processes_decoding_at_once_both_get_the_data(tmp_path: Path) -> Non
     import multiprocessing
 
     synthetic = synthetic_fer(train=30, public=5, private=5)
-    with multiprocessing.get_context("fork").Pool(2) as pool:
+    # spawn, never fork: earlier tests have started ONNX Runtime and Qt threads, and a forked child hangs on their locks
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
         for trial in range(3):  # each trial a new source and cache, written by both at once
             src = write_tree(tmp_path / f"kaggle{trial}", synthetic.files)
             cache = tmp_path / f"cache{trial}"

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from fer_desktop.emotions import EMOTIONS, FACE_SIZE
+from fer_desktop import resources
 
 SPLITS = ("train", "public", "private", "test")  # "test" is both test halves together
 _CODES = {"train": 0, "public": 1, "private": 2}
@@ -175,7 +176,7 @@ def _cache_file(src: Path, cache_dir: Path) -> Path:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("FER_DESKTOP_CACHE", Path.home() / ".cache" / "fer-desktop"))
+    return resources.cache_dir()
 
 
 def load_fer(path: str | Path, cache_dir: Path | None = None) -> FerData:

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_desktop.command_line import EXIT_INTERRUPTED, add_version_flag
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import resolve_device
@@ -89,6 +90,7 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="fer-desktop-eval", description=__doc__.split("\n\n")[0])
+    add_version_flag(p)
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
     p.add_argument("--data", required=True, help="FER-2013 (Kaggle folder, .zip or fer2013.csv) or a photo folder with labels.csv")
     p.add_argument("--split", default="public", choices=SPLITS, help="FER-2013 split (default: public)")
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         result = evaluate(args)
     except (DataError, WeightsError, ValueError) as e:
         raise SystemExit(f"fer-desktop-eval: {e}")
+    except KeyboardInterrupt:
+        raise SystemExit(EXIT_INTERRUPTED)
     print(f"{args.model} on {result['split']}{' (ten-crop)' if args.tta else ''}:")
     print(format_table(result))
     if result["no_face"] or result["skipped"]:

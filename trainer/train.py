@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from fer_desktop.command_line import EXIT_INTERRUPTED, add_version_flag
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import ARCHITECTURES, ENSEMBLE_MEMBERS, MODEL_NAMES, SPECS, count_parameters, create_model
@@ -81,6 +82,7 @@ class TrainConfig:
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p = argparse.ArgumentParser(prog="fer-desktop-train", description=__doc__.split("\n\n")[0])
+    add_version_flag(p)
     add_options(p, TrainConfig)
     add_options(p.add_argument_group("augmentation"), AugmentConfig, prefix="aug_")
     args = vars(p.parse_args(argv))
@@ -439,7 +441,8 @@ def main(argv: list[str] | None = None) -> None:
     except (DataError, WeightsError, ValueError) as e:
         raise SystemExit(f"fer-desktop-train: {e}")
     except KeyboardInterrupt:
-        raise SystemExit("interrupted: the last finished epoch is saved; continue with --resume")
+        print("interrupted: the last finished epoch is saved; continue with --resume", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED)
     print(f"run folder: {run_dir}  (use it in the app: fer-desktop --weights {run_dir})")
 
 

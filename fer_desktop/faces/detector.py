@@ -1,4 +1,4 @@
-"""Faces in a frame: MediaPipe's BlazeFace short-range detector, shipped in ``assets/``."""
+"""Faces in a frame: MediaPipe's BlazeFace short-range detector, shipped in ``assets/`` (see fer_desktop.resources)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from mediapipe.tasks.python.core.base_options import BaseOptions
 from mediapipe.tasks.python.vision import FaceDetector as _MpFaceDetector
 from mediapipe.tasks.python.vision import FaceDetectorOptions, RunningMode
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "face_detection_short_range.tflite"
+from fer_desktop.resources import DETECTOR_MODEL
+
+DEFAULT_MODEL = DETECTOR_MODEL
 
 
 @dataclass(frozen=True)

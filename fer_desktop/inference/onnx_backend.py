@@ -25,6 +25,7 @@ import onnxruntime as ort
 
 from fer_desktop.emotions import FACE_SIZE, NUM_CLASSES
 from fer_desktop.inference.base import Classifier
+from fer_desktop import resources
 
 if TYPE_CHECKING:
     from torch import nn
@@ -41,8 +42,8 @@ DEFAULT_THREADS = min(4, os.cpu_count() or 1)
 
 
 def default_cache_dir() -> Path:
-    """Where exported models are kept: ``$FER_DESKTOP_CACHE/onnx`` (default ``~/.cache/fer-desktop/onnx``)."""
-    return Path(os.environ.get("FER_DESKTOP_CACHE", Path.home() / ".cache" / "fer-desktop")) / "onnx"
+    """Where exported models are kept: ``onnx/`` in the user's cache folder (fer_desktop.resources.cache_dir)."""
+    return resources.cache_dir() / "onnx"
 
 
 def weights_files(name: str, weights_dir: Path, info: dict[str, Any]) -> list[Path]:

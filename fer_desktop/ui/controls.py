@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QPushButton, QToolBar, QWidget
 
 from fer_desktop.pipeline.smoothing import MAX_SMOOTHING
 from fer_desktop.pipeline.sources import DEMO
 from fer_desktop.ui.palette import MODEL_LABELS
+
+# The window's keys (the README lists them): what each does, by the control it acts on.
+KEYS = {"file": "Ctrl+O", "cameras": "F5", "demo": "Ctrl+D", "record": "Ctrl+R", "snapshot": "Ctrl+S", "quit": "Ctrl+Q"}
 
 
 class ControlBar(QToolBar):
@@ -19,6 +23,7 @@ class ControlBar(QToolBar):
     file_requested = Signal()
     url_requested = Signal()
     cameras_requested = Signal()
+    quit_requested = Signal()
     model_chosen = Signal(str)
     smoothing_changed = Signal(float)
     record_toggled = Signal(bool)
@@ -66,6 +71,13 @@ class ControlBar(QToolBar):
         self.file_button.clicked.connect(self.file_requested)
         self.url_button.clicked.connect(self.url_requested)
         self.cameras_button.clicked.connect(self.cameras_requested)
+        for name, button in (("file", self.file_button), ("cameras", self.cameras_button),
+                             ("record", self.record_button), ("snapshot", self.snapshot_button)):
+            # a shortcut of the bar, not of the button: a button pushed into the bar's overflow menu is hidden
+            QShortcut(QKeySequence(KEYS[name]), self, button.click)
+            button.setToolTip(f"{button.toolTip() or button.text()} ({KEYS[name]})")
+        QShortcut(QKeySequence(KEYS["demo"]), self, lambda: self.source_chosen.emit(DEMO))
+        QShortcut(QKeySequence(KEYS["quit"]), self, self.quit_requested.emit)
         self.model_box.activated.connect(lambda i: self.model_chosen.emit(self.model_box.itemData(i)))
         self.smoothing_box.valueChanged.connect(self.smoothing_changed)
         self.record_button.toggled.connect(self.record_toggled)

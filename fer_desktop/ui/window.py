@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._wanted_model = model or default_model_name(self.device, weights_dir)
         self._source_id = 0
         self._source_spec: str | None = None
+        self._demo_for_no_camera = False  # the demo opened because no camera was found: a camera found later replaces it
         self._selected_id: int | None = None
         self._output_dir = Path.cwd()
         self._closed = False
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         self.controls.file_requested.connect(self.choose_file)
         self.controls.url_requested.connect(self.choose_url)
         self.controls.cameras_requested.connect(self.refresh_cameras)
+        self.controls.quit_requested.connect(self.close)
         self.controls.model_chosen.connect(self.select_model)
         self.controls.smoothing_changed.connect(self._set_smoothing)
         self.controls.record_toggled.connect(self._record_toggled)
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
     def open_source(self, spec: str | SourceOpener) -> None:
         """Read a camera index, video file, stream URL or ``demo`` (or a source a test makes)."""
         self._source_spec = spec if isinstance(spec, str) else None
+        self._demo_for_no_camera = False
         self._source_id = self.bridge.pipeline.open(spec)
         if self._source_spec is not None:
             self.controls.show_source(self._source_spec)
@@ -196,13 +199,21 @@ class MainWindow(QMainWindow):
 
     def _cameras_probed(self, cameras: list[int]) -> None:
         self.controls.show_cameras(cameras)
-        if not self._source_id:  # at start-up; later probes only refresh the list
+        # At start-up, or while the demo stands in for a missing camera; otherwise a probe only refreshes the list.
+        if not self._source_id or self._demo_for_no_camera:
             if cameras:
                 self.open_source(str(cameras[0]))
             else:
-                self.video.clear("No camera found")
-                self._offer_other_sources("No camera found. Watch the built-in demo, or open a video file.", "info")
+                self._start_demo_for_no_camera()
         self.cameras_found.emit(cameras)
+
+    def _start_demo_for_no_camera(self) -> None:
+        self.open_source(DEMO)
+        self._demo_for_no_camera = True
+        self.banner.show_message(
+            "source", "No camera found, so this is the built-in demo. Connect a camera and find it, or open a video file.",
+            "info", [("Find cameras", self.refresh_cameras), ("Open video file…", self.choose_file)],
+        )
 
     def _offer_other_sources(self, text: str, kind: str = "error") -> None:
         actions = [("Start demo", lambda: self.open_source(DEMO)), ("Open video file…", self.choose_file)]
