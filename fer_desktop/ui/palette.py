@@ -17,4 +17,3 @@ NO_MODEL_COLOR = QColor("#ffffff")
 
 # Dropdown order: the most accurate first (the GPU's order of preference).
 MODEL_LABELS: dict[str, str] = {entry.name: entry.label for entry in by_preference("cuda")}
-MODEL_COLORS: dict[str, QColor] = {entry.name: QColor(entry.color) for entry in by_preference("cuda")}
