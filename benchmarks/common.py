@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a fresh clone without installing
     sys.path.insert(0, str(ROOT))
 
+from fer_desktop.models import MODEL_NAMES as MODELS  # noqa: E402  (re-exported for the scripts)
 from trainer.machine import describe_machine, machine  # noqa: E402  (re-exported for the scripts)
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
-MODELS: tuple[str, ...] = ("squeezenet", "resnet18", "vgg19", "ensemble")
 QUIET_LOAD = 0.15  # cores other processes may use before a timed section starts
 DISTURBED_LOAD = 0.25  # cores other processes may use during one before it is measured again
 T = TypeVar("T")
@@ -38,14 +38,15 @@ def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> t
     """
     import torch
 
-    from fer_desktop.models import ENSEMBLE_MEMBERS, create_model
+    from fer_desktop.models import create_model, get_model
     from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, save_ensemble, save_weights, weights_path
 
     source = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
     folder = Path(tempfile.mkdtemp(prefix="fer-bench-weights-"))
     kinds: dict[str, str] = {}
     torch.manual_seed(0)
-    archs = {m for m in models if m != "ensemble"} | (set(ENSEMBLE_MEMBERS) if "ensemble" in models else set())
+    fusions = [get_model(m) for m in models if get_model(m).is_fusion]
+    archs = {m for m in models if not get_model(m).is_fusion} | {m for f in fusions for m in f.members}
     for arch in sorted(archs):
         if weights_path(arch, source).is_file():
             shutil.copy2(weights_path(arch, source), folder)
@@ -53,14 +54,14 @@ def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> t
         else:
             save_weights(weights_path(arch, folder), arch, create_model(arch).state_dict(), info={"note": "random"})
             kinds[arch] = "random"
-    if "ensemble" in models:
-        members_trained = all(kinds[m] == "trained" for m in ENSEMBLE_MEMBERS)
-        if members_trained and weights_path("ensemble", source).is_file():
-            shutil.copy2(weights_path("ensemble", source), folder)
-            kinds["ensemble"] = "trained"
+    for fusion in fusions:
+        members_trained = all(kinds[m] == "trained" for m in fusion.members)
+        if members_trained and weights_path(fusion.name, source).is_file():
+            shutil.copy2(weights_path(fusion.name, source), folder)
+            kinds[fusion.name] = "trained"
         else:
-            save_ensemble(weights_path("ensemble", folder), {m: 0.5 for m in ENSEMBLE_MEMBERS}, {"note": "random"})
-            kinds["ensemble"] = "random" if not members_trained else "trained members, even fusion"
+            save_ensemble(weights_path(fusion.name, folder), {m: 0.5 for m in fusion.members}, {"note": "random"})
+            kinds[fusion.name] = "random" if not members_trained else "trained members, even fusion"
     return folder, {m: kinds[m] for m in models}
 
 

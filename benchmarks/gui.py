@@ -10,7 +10,7 @@ window is built (behaviour unchanged): the frame and result slots, the status
 refresh, and the paint events of the video and the charts. Figures:
 
 - frame-to-chart: capture until the probability chart was updated (the
-  window's own ``frame_to_chart``), and until it was next painted;
+  window's own ``capture_to_chart_ms``), and until it was next painted;
 - GUI-thread time per frame of the source (30 a second): the wrapped slots
   and paints over the measured span divided by the frames captured, and the
   GUI thread's CPU time (``time.thread_time``) over the same span divided
@@ -42,6 +42,7 @@ import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from fer_desktop.models import by_preference  # noqa: E402
 from fer_desktop.pipeline.demo import DEMO_FPS  # noqa: E402
 from pipeline import FACE_COUNTS, write_video  # noqa: E402
 from fer_desktop.ui.video_view import VideoView  # noqa: E402
@@ -171,7 +172,7 @@ def measure(model: str, source: str, weights_dir: Path, seconds: float, clock: G
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", nargs="+", default=["squeezenet", "ensemble"],
+    p.add_argument("--models", nargs="+", default=[by_preference(d)[0].name for d in ("cpu", "cuda")],
                    choices=MODELS)
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per model")
     p.add_argument("--faces", type=int, default=1, choices=FACE_COUNTS,

@@ -16,7 +16,6 @@ app pays besides the network: preprocessing, copies and the softmax.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -41,13 +40,28 @@ SAME_OUTPUTS = 1e-4  # max |p - p_torch| of a backend that gives the reference's
 REFERENCE = "torch"
 
 
+class TorchVariant(TorchClassifier):
+    """The app's PyTorch classifier run under bf16 autocast (every weight cast on every call) and/or
+    ``torch.compile`` (inductor): variants the app does not ship, weighed against those it does."""
+
+    def __init__(self, name: str, model, spec, info: dict, *, bf16: bool, autocast: bool, compile: bool) -> None:
+        super().__init__(name, model, spec, "cpu", info, bf16=bf16)
+        if compile:
+            torch._dynamo.reset()  # each model and dtype recompiles the same forward: stay under dynamo's limit
+            self.runner = torch.compile(self.net)
+        self.autocast = autocast
+        self.backend += ("-autocast" if autocast else "") + ("-compile" if compile else "")
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+            return super().predict(faces)
+
+
 def make(backend: str, name: str, weights_dir: Path, cache_dir: Path) -> Classifier:
     model, spec, info = load_named(name, weights_dir)
     if backend.startswith("torch"):
-        if "compile" in backend:
-            torch._dynamo.reset()  # each model and dtype recompiles the same forward: stay under dynamo's limit
-        return TorchClassifier(name, model, spec, "cpu", info, bf16="bf16" in backend, autocast="autocast" in backend,
-                               compile="compile" in backend)
+        return TorchVariant(name, model, spec, info, bf16="bf16" in backend, autocast="autocast" in backend,
+                            compile="compile" in backend)
     threads = int(backend.removeprefix("onnx-").removesuffix("t"))
     return OnnxClassifier.from_model(name, model, spec, info, weights_files(name, weights_dir, info),
                                      cache_dir=cache_dir, threads=threads)
@@ -171,8 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: fastest at batch {args.batches[0]} {c['fastest']} ({c['speedup']:.2f}x eager torch); "
               f"with the same outputs {c['fastest_same_outputs']} ({c['speedup_same_outputs']:.2f}x)")
     write_json(args.out, {"machine": info, "paused_pid": pid, "seconds_per_cell": args.seconds, "weights": kinds,
-                          "results": results, "load_s": loads, "fastest": choices,
-                          "ort_threads_env": os.environ.get("FER_DESKTOP_ORT_THREADS")})
+                          "results": results, "load_s": loads, "fastest": choices})
     return 0
 
 

@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 from common import ROOT, RESULTS_DIR, describe_machine, machine  # noqa: E402  (adds the repo to sys.path)
 
-from fer_desktop.models import ARCHITECTURES, count_parameters
+from fer_desktop.models import MODEL_NAMES, count_parameters, get_model
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_ensemble, load_model, weights_path
 from trainer.data import load_fer
 from trainer.metrics import classification_metrics
 from trainer.predict import predict_probs
 from trainer.report import plot_confusion, plot_curves
 
-THESIS = {"squeezenet": 66.37, "resnet18": 64.61, "vgg19": 68.90, "ensemble": 69.54}
 DOCS = ROOT / "docs" / "models"
 
 
@@ -132,7 +131,7 @@ def results(name: str, single: dict, ten: dict, inference: dict, host: str) -> l
     return [
         f"- PublicTest ({single['n']} faces): **{single['accuracy']:.2%} single crop**, {ten['accuracy']:.2%} ten-crop; "
         f"macro F1 {single['macro_f1']:.3f}; emotion detection rate {single['emotion_detection_rate']} "
-        f"(thesis figure to beat: {THESIS[name]:.2f}%)",
+        f"(thesis figure to beat: {get_model(name).thesis_accuracy:.2f}%)",
         f"- CPU latency per face on {host}: {latency(inference, name)}",
         "",
         "| class | precision | recall | F1 | support |",
@@ -167,23 +166,23 @@ def card(name: str, data, inference: dict, host: str) -> str:
     return "\n".join(lines)
 
 
-def ensemble_card(data, inference: dict, host: str) -> str:
+def ensemble_card(name: str, data, inference: dict, host: str) -> str:
     """The fusion of the shipped members: its weights, size and the same measurements."""
-    path = weights_path("ensemble")
+    path = weights_path(name)
     model, spec, info = load_ensemble(path)
-    single, ten = measure("ensemble", model, spec, data)
+    single, ten = measure(name, model, spec, data)
     members = info["members"]
     size = sum(weights_path(m).stat().st_size for m in members) / 2**20
     lines = [
-        "## ensemble",
+        f"## {name}",
         "",
         "- Architecture: the average of its members' probabilities, weighted "
         + " + ".join(f"{w:.2f} x `{m}`" for m, w in members.items())
         + f" ({count_parameters(model) / 1e6:.2f} M parameters in all); the members are the files carded above",
         f"- File: `weights/{path.name}` (the fusion weights), reading the members' files: {size:.2f} MiB in all",
-        "- Fused with: `fer-desktop-train --model ensemble --data fer2013.zip --out RUNS`, which finds the finished "
+        f"- Fused with: `fer-desktop-train --model {name} --data fer2013.zip --out RUNS`, which finds the finished "
         "member runs in RUNS and picks the fusion weight (steps of 0.05) by single-crop PublicTest accuracy",
-        *results("ensemble", single, ten, inference, host),
+        *results(name, single, ten, inference, host),
     ]
     return "\n".join(lines)
 
@@ -196,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     data = load_fer(args.data)
     inference = json.loads(args.inference.read_text()) if args.inference.is_file() else {}
     host = describe_machine(inference.get("machine") or machine())
-    shipped = [n for n in (*ARCHITECTURES, "ensemble") if weights_path(n).is_file()]
-    missing = [n for n in (*ARCHITECTURES, "ensemble") if n not in shipped]
-    sections = [ensemble_card(data, inference, host) if n == "ensemble" else card(n, data, inference, host)
+    shipped = [n for n in MODEL_NAMES if weights_path(n).is_file()]
+    missing = [n for n in MODEL_NAMES if n not in shipped]
+    sections = [ensemble_card(n, data, inference, host) if get_model(n).is_fusion else card(n, data, inference, host)
                 for n in shipped]
     text = [
         "# Model card: the shipped weights",

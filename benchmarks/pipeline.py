@@ -39,6 +39,7 @@ from common import (
 )
 
 from fer_desktop.inference import BACKENDS  # noqa: E402
+from fer_desktop.inference.onnx_backend import DEFAULT_THREADS  # noqa: E402
 from fer_desktop.pipeline.demo import astronaut_photo, backdrop  # noqa: E402
 
 FACE_COUNTS = (1, 2, 4, 8)
@@ -81,12 +82,12 @@ def write_video(path: Path, faces: int, frames: int) -> Path:
     return path
 
 
-def run_one(model: str, video: Path, weights_dir: Path, backend: str, pid: int | None) -> dict:
+def run_one(model: str, video: Path, weights_dir: Path, backend: str, threads: int | None, pid: int | None) -> dict:
     """One configuration, in this process: load, run every frame, measure."""
     from fer_desktop.headless import run_headless
     from fer_desktop.inference import load_classifier
 
-    classifier = load_classifier(model, "cpu", weights_dir, backend=backend)
+    classifier = load_classifier(model, "cpu", weights_dir, backend=backend, threads=threads)
     def run() -> tuple[list, object, float, float]:
         results: list = []
         cpu0, t0 = time.process_time(), time.perf_counter()
@@ -98,12 +99,12 @@ def run_one(model: str, video: Path, weights_dir: Path, backend: str, pid: int |
     stamps = [t for t, _ in kept]
     timings = [r.timings for _, r in kept]
     stages = {
-        "decode": [s.decode for s in timings],
-        "detection": [s.detection for s in timings],
-        "crop": [s.crop for s in timings],
-        "model": [s.classification - s.crop for s in timings],
-        "total": [s.decode + s.capture_to_result for s in timings],
-        "queue": [s.capture_to_detection for s in timings],
+        "decode": [s.decode_ms for s in timings],
+        "detection": [s.detect_ms for s in timings],
+        "crop": [s.crop_ms for s in timings],
+        "model": [s.classify_ms - s.crop_ms for s in timings],
+        "total": [s.decode_ms + s.capture_to_result_ms for s in timings],
+        "queue": [s.capture_to_detect_ms for s in timings],
     }
     return {
         "model": model, "backend": classifier.backend, "fallback": classifier.fallback_reason,
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--faces", nargs="+", type=int, default=list(FACE_COUNTS), choices=FACE_COUNTS)
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="default: what the app picks")
+    p.add_argument("--ort-threads", type=int, metavar="N", help="ONNX Runtime threads (default: the app's, "
+                   f"{DEFAULT_THREADS} on this machine)")
     p.add_argument("--frames", type=int, default=300, help="frames per video (default: %(default)s, 10 s)")
     add_common_arguments(p, "pipeline.json")
     p.add_argument("--one", nargs=3, metavar=("MODEL", "VIDEO", "WEIGHTS"), help=argparse.SUPPRESS)
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     pid = pause_pid(args.pause)
     if args.one:
         model, video, weights = args.one
-        print(json.dumps(run_one(model, Path(video), Path(weights), args.backend, pid)))
+        print(json.dumps(run_one(model, Path(video), Path(weights), args.backend, args.ort_threads, pid)))
         return 0
 
     weights_dir, kinds = prepare_weights(args.models, args.weights)
@@ -140,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     for model in args.models:
         for n in args.faces:
             command = [sys.executable, __file__, "--one", model, str(videos[n]), str(weights_dir),
-                       "--backend", args.backend, *(["--pause", str(pid)] if pid else [])]
+                       "--backend", args.backend, *(["--pause", str(pid)] if pid else []),
+                       *(["--ort-threads", str(args.ort_threads)] if args.ort_threads else [])]
             out = subprocess.run(command, env=env, capture_output=True, text=True)
             if out.returncode != 0:
                 print(out.stderr, file=sys.stderr)
@@ -164,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_background([r["background_cores"] for r in runs])
     write_json(args.out, {"machine": info, "paused_pid": pid, "frames": args.frames,
-                          "ort_threads_env": os.environ.get("FER_DESKTOP_ORT_THREADS"), "frame_size": FRAME_SIZE,
+                          "ort_threads": args.ort_threads or DEFAULT_THREADS, "frame_size": FRAME_SIZE,
                           "weights": kinds, "memory": "ru_maxrss of a fresh process per run", "runs": runs})
     return 0
 

@@ -4,9 +4,9 @@
     python benchmarks/startup.py --models squeezenet ensemble --runs 3
     python benchmarks/startup.py --pause /tmp/fer-train.pid   # stop a training run while timing
 
-Each launch is ``python -m fer_desktop.app --source demo`` in window mode
-(offscreen), with ``FER_DESKTOP_FIRST_RESULT=1``: the app prints the wall-clock
-time of the first classified frame it charts, then closes. The first launch
+Each launch is the app in window mode on the demo (offscreen), through
+``benchmarks/first_result.py``, which wraps the window from outside: it prints
+the wall-clock time of the first classified frame charted, then closes it. The first launch
 per model starts with an empty model cache (the ONNX export is part of it,
 as on a fresh install); the others find the export cached.
 """
@@ -34,13 +34,12 @@ TIMEOUT_S = 120
 
 def launch(model: str, weights_dir: Path, cache: Path | None, pid: int | None) -> tuple[dict, Path]:
     """One launch; ``cache`` None starts from an empty model cache. Returns the figures and the cache used."""
-    command = [sys.executable, "-m", "fer_desktop.app", "--source", "demo", "--model", model, "--device", "cpu",
+    command = [sys.executable, str(ROOT / "benchmarks" / "first_result.py"), "--source", "demo", "--model", model, "--device", "cpu",
                "--weights", str(weights_dir)]
 
     def run() -> tuple[subprocess.CompletedProcess, float, float, Path]:
         used = cache or Path(tempfile.mkdtemp(prefix="fer-bench-cache-"))  # a retried cold launch starts cold too
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FER_DESKTOP_FIRST_RESULT": "1",
-               "FER_DESKTOP_CACHE": str(used), "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FER_DESKTOP_CACHE": str(used), "PYTHONPATH": str(ROOT)}
         t0 = time.time()
         out = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S)
         return out, t0, time.time() - t0, used

@@ -24,14 +24,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import (
+from common import (  # (adds the repo to sys.path)
     add_common_arguments, announce_machine, describe_machine, pause_pid, print_background, print_table, quietly,
     write_json,
 )
 
+from fer_desktop.models import ARCHITECTURES
+
 TRAIN_FACES = 28_709  # FER-2013 Training
 PUBLIC_FACES = 3_589  # FER-2013 PublicTest, the per-epoch validation
-ARCHS = ("squeezenet", "resnet18", "vgg19")
+
 
 
 def synthetic_csv(path: Path, train: int, public: int, seed: int = 0) -> Path:
@@ -104,7 +106,7 @@ def print_profile(cfg, steps: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", nargs="+", default=list(ARCHS), choices=ARCHS)
+    p.add_argument("--models", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
     p.add_argument("--batch", type=int, default=128, help="the trainer's default batch size")
     p.add_argument("--steps", type=int, default=16, help="timed steps (and as many warm-up steps)")
     p.add_argument("--no-amp", dest="amp", action="store_false", help="fp32 instead of bf16 autocast")

@@ -7,29 +7,26 @@ import os
 import sys
 from pathlib import Path
 
+from fer_desktop.cli import shared_flags
 from fer_desktop.command_line import EXIT_USAGE, add_version_flag, interruptible
 from fer_desktop.inference import BACKENDS, default_model_name, resolve_backend, resolve_device
-from fer_desktop.models import MODEL_NAMES
+from fer_desktop.models import MODEL_NAMES, by_preference
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, MAX_SMOOTHING
-from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="fer-desktop",
+        prog="fer-desktop", parents=[shared_flags("device", "weights")],
         description="Real-time facial expression recognition from a camera, a video file, a stream or the demo.",
     )
     add_version_flag(parser)
     parser.add_argument("--source", help="camera index (0), video file, stream URL or 'demo'; "
                         "the window defaults to the first camera that opens")
     parser.add_argument("--model", choices=MODEL_NAMES,
-                        help="default: ensemble on a GPU, squeezenet on a CPU")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+                        help=f"default: {by_preference('cuda')[0].name} on a GPU, {by_preference('cpu')[0].name} on a CPU")
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
                         help="what runs the model: auto (ONNX Runtime on a CPU, PyTorch on a GPU), torch, onnx, or "
                         "bf16 (PyTorch in bfloat16: fastest with many faces on CPUs with AMX)")
-    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS_DIR, metavar="DIR",
-                        help=f"folder of the weights files (default: {DEFAULT_WEIGHTS_DIR})")
     parser.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING,
                         help=f"weight kept from the previous frames, 0 to {MAX_SMOOTHING} (default: %(default)s)")
     headless = parser.add_argument_group("headless mode (no window; every frame is processed)")

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_desktop.cli import shared_flags
 from fer_desktop.command_line import add_version_flag, interruptible
 from fer_desktop.emotions import EMOTIONS, FACE_SIZE
 from fer_desktop.models import MODEL_NAMES
-from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named
+from fer_desktop.weights import WeightsError, load_named
 
 TOLERANCE = 1e-4  # max |p_onnx - p_torch|
 
@@ -47,11 +48,10 @@ def export_model(name: str, weights_dir: Path, out: Path, tolerance: float = TOL
 
 @interruptible("fer-desktop-export")
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="fer-desktop-export", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="fer-desktop-export", description=__doc__.split("\n\n")[0],
+                                parents=[shared_flags("weights")])
     add_version_flag(p)
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
-    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS_DIR, metavar="DIR",
-                   help=f"folder of the weights files (default: {DEFAULT_WEIGHTS_DIR})")
     p.add_argument("--out", type=Path, metavar="FILE.onnx", help="default: MODEL.onnx in the current folder")
     p.add_argument("--tolerance", type=float, default=TOLERANCE, help="largest probability difference accepted")
     args = p.parse_args(argv)

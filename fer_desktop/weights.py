@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from safetensors import SafetensorError, safe_open
 
 from fer_desktop.emotions import EMOTIONS
-from fer_desktop.models import ARCHITECTURES, ENSEMBLE_MEMBERS, SPECS, ModelSpec, create_model
+from fer_desktop.models import ARCHITECTURES, MODEL_NAMES, SPECS, ModelSpec, create_model, get_model
+from fer_desktop.models import registry
 from fer_desktop.resources import WEIGHTS_DIR
 
 if TYPE_CHECKING:
@@ -32,10 +33,13 @@ class WeightsError(RuntimeError):
 
 
 def weights_path(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> Path:
-    return Path(weights_dir) / (f"{name}.json" if name == "ensemble" else f"{name}.safetensors")
+    """Where a registered model's weights file lies in ``weights_dir``."""
+    return registry.weights_path(name, weights_dir)
 
 
 def _retrain_hint(name: str) -> str:
+    if name not in MODEL_NAMES:
+        return f"name the weights of one of the models ({', '.join(MODEL_NAMES)}), or train one with fer-desktop-train"
     return f"retrain it with `fer-desktop-train --model {name} --data PATH`"
 
 
@@ -44,6 +48,8 @@ def save_weights(path: Path, arch: str, state_dict: dict[str, torch.Tensor], inf
     import torch
     from safetensors.torch import save_file
 
+    from fer_desktop.export.files import replace_atomically
+
     tensors = {
         k: (v.detach().to("cpu", torch.float16) if v.is_floating_point() else v.detach().cpu()).contiguous()
         for k, v in state_dict.items()
@@ -51,9 +57,16 @@ def save_weights(path: Path, arch: str, state_dict: dict[str, torch.Tensor], inf
     meta = {"format": FORMAT, "architecture": arch, "spec": SPECS[arch].to_dict(), "classes": list(EMOTIONS), **info}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
-    os.replace(tmp, path)
+    with replace_atomically(path) as tmp:
+        save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+        _as_umask_allows(tmp)
+
+
+def _as_umask_allows(path: Path) -> None:
+    """Give ``path`` the mode a newly created file gets (safetensors creates its files 0600)."""
+    mask = os.umask(0)  # the only way to read it; the trainer writes weights from one thread
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 def update_weights(path: Path, info: dict[str, Any], state_dict: dict[str, torch.Tensor] | None = None) -> None:
@@ -112,25 +125,35 @@ def load_model(path: Path, expected: str | None = None) -> tuple[nn.Module, Mode
 
 
 def save_ensemble(path: Path, member_weights: dict[str, float], info: dict[str, Any]) -> None:
-    path = Path(path)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"format": FORMAT, "members": member_weights, **info}, indent=2) + "\n")
-    os.replace(tmp, path)
+    from fer_desktop.export.files import write_json
+
+    write_json(path, {"format": FORMAT, "members": member_weights, **info})
+
+
+def _is_weight(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
 
 
 def load_ensemble(path: Path) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
     """The ensemble and its members, whose files lie beside its JSON."""
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"{path}: ensemble file not found; {_retrain_hint('ensemble')}")
+        raise WeightsError(f"{path}: ensemble file not found; {_retrain_hint(path.stem)}")
     try:
         meta = json.loads(path.read_text())
         members = dict(meta["members"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise WeightsError(f"{path}: not a fer-desktop ensemble file ({e})")
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
+        raise WeightsError(f"{path}: not a fer-desktop ensemble file (expected JSON with \"members\": "
+                           f"{{architecture: fusion weight}}; {type(e).__name__}: {e}); {_retrain_hint(path.stem)}")
+    if not all(m in ARCHITECTURES and _is_weight(w) for m, w in members.items()) or not sum(members.values()):
+        raise WeightsError(f"{path}: \"members\" must map architectures ({', '.join(ARCHITECTURES)}) to fusion "
+                           f"weights of 0 or more, not all 0; found {members!r}; {_retrain_hint(path.stem)}")
     models, specs = [], []
     for name in members:
-        model, spec, _ = load_model(path.parent / f"{name}.safetensors", name)
+        try:
+            model, spec, _ = load_model(weights_path(name, path.parent), name)
+        except WeightsError as e:
+            raise WeightsError(f"{path} names the member {name}: {e}") from None
         models.append(model)
         specs.append(spec)
     if len({(s.input_size, s.mean, s.std) for s in specs}) != 1:
@@ -141,12 +164,12 @@ def load_ensemble(path: Path) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
 
 
 def load_named(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
-    """A model by its user-facing name (an architecture or ``ensemble``)."""
+    """A model by its user-facing name (any registry entry, a fusion too)."""
     path = weights_path(name, weights_dir)
-    return load_ensemble(path) if name == "ensemble" else load_model(path, name)
+    return load_ensemble(path) if get_model(name).is_fusion else load_model(path, name)
 
 
 __all__ = [
-    "DEFAULT_WEIGHTS_DIR", "ENSEMBLE_MEMBERS", "WeightsError", "load_ensemble", "load_model",
+    "DEFAULT_WEIGHTS_DIR", "WeightsError", "load_ensemble", "load_model",
     "load_named", "read_info", "run_record", "save_ensemble", "save_weights", "update_weights", "weights_path",
 ]

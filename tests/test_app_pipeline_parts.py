@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import GridDetector, ListSource
 
 from fer_desktop.faces import Face
+from fer_desktop.models import MODEL_NAMES, get_model
 from fer_desktop.pipeline import Frame, SourceError, open_source
 from fer_desktop.pipeline.analyzer import MAX_FACES, FrameAnalyzer
 from fer_desktop.pipeline.background import LatestRequestWorker
@@ -186,6 +189,41 @@ def test_pipeline_modules_do_not_import_qt() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = ROOT / "fer_desktop" / "models" / "registry.py"
+
+
+def model_name_literals(path: Path) -> list[str]:
+    """Where ``path`` compares something with a model's name written out, or writes out a fusion's name at all."""
+    names = set(MODEL_NAMES)
+    fusions = {n for n in names if get_model(n).is_fusion}
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            literals = [e for o in operands for e in ([o] if isinstance(o, ast.Constant) else getattr(o, "elts", []))]
+            if any(isinstance(c, ast.Constant) and c.value in names for c in literals):
+                found.append(f"{path}:{node.lineno} compares with a model name")
+        elif isinstance(node, ast.Constant) and node.value in fusions:
+            found.append(f"{path}:{node.lineno} names {node.value!r}")
+    return found
+
+
+def test_only_the_registry_names_models() -> None:
+    # Adding a model is adding a registry entry: a name spelt out elsewhere would be a second place to change.
+    files = [f for folder in ("fer_desktop", "trainer", "benchmarks") for f in (ROOT / folder).rglob("*.py")]
+    assert REGISTRY in files
+    found = [hit for f in files if f != REGISTRY for hit in model_name_literals(f)]
+    assert not found, found
+
+
+def test_the_registry_rule_catches_a_comparison(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text('def f(name):\n    return name == "vgg19" or name in ("x", "squeezenet") or "ensemble"\n')
+    assert len(model_name_literals(bad)) == 3
 
 
 

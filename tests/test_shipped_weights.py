@@ -1,16 +1,35 @@
-"""The files in weights/ are what the app loads on a fresh clone: they must load, fit and stay small."""
+"""The files in weights/ are what the app loads on a fresh clone: measured, not taken at their word.
+
+Fixed faces go in and the outputs recorded from these very files must come
+out; the preprocessing inside the exported ONNX graph must give PyTorch's
+answer; every registry entry must load and read the astronaut's smile.
+"""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
-import torch
+from shipped_outputs import RECORD, astronaut_crop, decode_face, fixed_faces, weights_hash
 
-from fer_desktop.models import ARCHITECTURES
+from fer_desktop.emotions import EMOTIONS
+from fer_desktop.inference import load_classifier
+from fer_desktop.models import MODEL_NAMES, get_model
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_named, read_info, weights_path
 
-SHIPPED = [n for n in (*ARCHITECTURES, "ensemble") if weights_path(n).is_file()]
+SHIPPED = [n for n in MODEL_NAMES if all(weights_path(m).is_file() for m in get_model(n).needs())]
+RECORDED = json.loads(RECORD.read_text())
+SAME = 1e-4  # largest probability difference between two runs of one model on one input
+
+
+@pytest.fixture(scope="module")
+def faces() -> dict[str, np.ndarray]:
+    return fixed_faces(decode_face(RECORDED["astronaut"]))
+
+
+def test_every_model_the_user_can_choose_is_shipped() -> None:
+    assert SHIPPED == list(MODEL_NAMES)
 
 
 def test_the_weights_folder_stays_under_70_mb() -> None:
@@ -19,17 +38,42 @@ def test_the_weights_folder_stays_under_70_mb() -> None:
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_each_shipped_model_loads_and_says_how_it_was_selected(name: str) -> None:
-    model, spec, info = load_named(name)
-    assert info["public_accuracy"] > 0.5, "a shipped model should be trained, not random"
-    assert "train split, selected on PublicTest" in info["trained_on"]
-    with torch.inference_mode():
-        probs = model(torch.zeros(2, 1, spec.input_size, spec.input_size)).float().softmax(1)
-    assert probs.shape == (2, 7)
-    assert torch.allclose(probs.sum(1), torch.ones(2), atol=1e-4)
+def test_fixed_faces_give_the_recorded_outputs(name: str, faces: dict[str, np.ndarray]) -> None:
+    recorded = RECORDED["models"].get(name)
+    assert recorded is not None and recorded["sha256"] == weights_hash(name), (
+        f"{name}: the weights changed since tests/data/shipped_outputs.json was recorded; "
+        "check them, then record anew with `python tests/shipped_outputs.py`")
+    probs = load_classifier(name, "cpu", backend="torch").predict(np.stack(list(faces.values())))
+    expected = np.array([recorded["probs"][k] for k in faces], np.float32)
+    np.testing.assert_allclose(probs, expected, atol=SAME)
 
 
-@pytest.mark.parametrize("name", [n for n in SHIPPED if n != "ensemble"])
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_exported_graph_carries_the_preprocessing(name: str, faces: dict[str, np.ndarray], tmp_path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # The ONNX graph takes raw uint8 crops: cropping and normalising happen inside it, from the spec the
+    # weights file carries. Both runtimes must give one answer, and the spec must be the registry's.
+    monkeypatch.setenv("FER_DESKTOP_CACHE", str(tmp_path))
+    batch = np.stack(list(faces.values()))
+    onnx = load_classifier(name, "cpu", backend="onnx")
+    assert onnx.backend == "onnxruntime", onnx.fallback_reason
+    torch_probs = load_classifier(name, "cpu", backend="torch").predict(batch)
+    np.testing.assert_allclose(onnx.predict(batch), torch_probs, atol=SAME)
+    np.testing.assert_allclose(onnx.predict(batch[:1]), torch_probs[:1], atol=SAME)  # batch-independent
+    for member in get_model(name).needs():
+        if not get_model(member).is_fusion:
+            assert read_info(weights_path(member))["spec"] == get_model(member).spec.to_dict()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_registry_entry_reads_the_astronauts_smile(name: str) -> None:
+    crop = astronaut_crop()  # through the app's own detector and crop
+    probs = load_classifier(name, "cpu").predict(np.stack([crop, crop[:, ::-1]]))
+    assert probs.shape == (2, len(EMOTIONS)) and np.allclose(probs.sum(1), 1, atol=1e-4)
+    assert [EMOTIONS[i] for i in probs.argmax(1)] == ["happy", "happy"]
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if not get_model(n).is_fusion])
 def test_each_shipped_file_carries_its_training_record(name: str) -> None:
     # benchmarks/model_card.py writes the card from the files alone: run folders do not ship.
     info = read_info(weights_path(name))
@@ -38,9 +82,7 @@ def test_each_shipped_file_carries_its_training_record(name: str) -> None:
     assert record["train_seconds"] > 0 and record["machines"] and info["command"].startswith("fer-desktop-train")
 
 
-def test_the_shipped_ensemble_reads_only_shipped_members() -> None:
-    if "ensemble" not in SHIPPED:
-        pytest.skip("no ensemble shipped")
-    members = json.loads(weights_path("ensemble").read_text())["members"]
-    assert set(members) == {"resnet18", "vgg19"}
-    assert all(weights_path(m).is_file() for m in members)
+@pytest.mark.parametrize("name", [n for n in SHIPPED if get_model(n).is_fusion])
+def test_a_shipped_fusion_reads_only_its_registered_members(name: str) -> None:
+    _, _, info = load_named(name)
+    assert set(info["members"]) == set(get_model(name).members)

@@ -179,13 +179,25 @@ def default_cache_dir() -> Path:
     return resources.cache_dir()
 
 
+def _read_cache(cache: Path) -> FerData | None:
+    """The decoded arrays from an earlier run; None (and the file removed) when it cannot be read."""
+    try:
+        with np.load(cache) as z:
+            return FerData(z["images"], z["labels"], z["splits"], int(z["skipped"]), list(z["notes"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        print(f"note: {cache} is damaged ({type(e).__name__}); decoding the data set again", file=sys.stderr)
+        cache.unlink(missing_ok=True)
+        return None
+
+
 def load_fer(path: str | Path, cache_dir: Path | None = None) -> FerData:
     """FER-2013 from a Kaggle folder, its .zip or fer2013.csv; decoded arrays are cached."""
     src = _find_source(Path(path))
     cache = _cache_file(src, cache_dir or default_cache_dir()) if cache_dir is not False else None
     if cache is not None and cache.is_file():
-        with np.load(cache) as z:
-            return FerData(z["images"], z["labels"], z["splits"], int(z["skipped"]), list(z["notes"]))
+        cached = _read_cache(cache)
+        if cached is not None:
+            return cached
     if src.suffix.lower() == ".csv":
         data = _read_csv(src)
     elif src.is_dir() or zipfile.is_zipfile(src):

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from fer_desktop.cli import add_data, add_json, shared_flags
 from fer_desktop.command_line import EXIT_INTERRUPTED, add_version_flag
 from fer_desktop.emotions import EMOTIONS
+from fer_desktop.export.files import write_json
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import MODEL_NAMES
-from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named
+from fer_desktop.weights import WeightsError, load_named
 from trainer.data import SPLITS, DataError, load_fer
 from trainer.metrics import classification_metrics, format_table
 from trainer.predict import predict_probs
@@ -73,7 +74,12 @@ def evaluate(args: argparse.Namespace) -> dict:
         faces, labels, no_face, skipped = read_photos(data_path)
         split = "photos"
     else:
-        data = load_fer(data_path)
+        try:
+            data = load_fer(data_path)
+        except DataError as e:
+            if not data_path.is_dir():
+                raise
+            raise DataError(f"{e}; or, for photos, a labels.csv (path,label) in {data_path}, which has none") from None
         faces, labels = data.select(args.split)
         no_face, skipped, split = 0, data.skipped, args.split
         for note in data.notes:
@@ -89,15 +95,14 @@ def evaluate(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="fer-desktop-eval", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="fer-desktop-eval", description=__doc__.split("\n\n")[0],
+                                parents=[shared_flags("device", "weights")])
     add_version_flag(p)
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
-    p.add_argument("--data", required=True, help="FER-2013 (Kaggle folder, .zip or fer2013.csv) or a photo folder with labels.csv")
+    add_data(p, extra=", or a folder of photos with labels.csv")
     p.add_argument("--split", default="public", choices=SPLITS, help="FER-2013 split (default: public)")
     p.add_argument("--tta", action="store_true", help="ten-crop and mirror test-time augmentation")
-    p.add_argument("--json", type=Path, help="also write the metrics here")
-    p.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR), help="folder with the weights (default: weights/)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    add_json(p, "the metrics")
     args = p.parse_args(argv)
     try:
         result = evaluate(args)
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"no face found in {result['no_face']} photos; {result['skipped']} unreadable, left out")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,12 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from fer_desktop.cli import DATA_HELP, DEVICE_HELP, DEVICES
 from fer_desktop.command_line import EXIT_INTERRUPTED, add_version_flag
 from fer_desktop.emotions import EMOTIONS
+from fer_desktop.export.files import replace_atomically
 from fer_desktop.inference import resolve_device
-from fer_desktop.models import ARCHITECTURES, ENSEMBLE_MEMBERS, MODEL_NAMES, SPECS, count_parameters, create_model
+from fer_desktop.models import MODEL_NAMES, SPECS, by_preference, count_parameters, create_model, get_model
 from fer_desktop.preprocess import normalize
 from fer_desktop.weights import (
     DEFAULT_WEIGHTS_DIR, WeightsError, load_ensemble, load_model, load_named, read_info, save_ensemble, save_weights,
@@ -46,9 +48,9 @@ from trainer.report import write_report
 
 @dataclass
 class TrainConfig:
-    model: str = option("squeezenet", "the model to train; ensemble trains both members, then fuses them",
-                        choices=MODEL_NAMES)
-    data: str = option("", "FER-2013: the Kaggle folder, its .zip, or fer2013.csv (required)")
+    model: str = option(by_preference("cpu")[0].name, "the model to train; a fusion (the ensemble) trains its members, then fuses "
+                        "them", choices=MODEL_NAMES)
+    data: str = option("", DATA_HELP + " (required)")
     out: str = option("runs", "each model's run goes to OUT/MODEL/: checkpoint, best weights, report")
     epochs: int = option(60, "epochs of the whole schedule")
     batch_size: int = option(128, "images a step")
@@ -64,7 +66,7 @@ class TrainConfig:
     kd_temperature: float = option(4.0, "softmax temperature of the distillation term")
     teacher_ten_crop: bool = option(False, "the teacher sees ten crops (5x the time) instead of the centre crop "
                                            "and its mirror")
-    device: str = option("auto", "where to train", choices=("auto", "cpu", "cuda"))
+    device: str = option("auto", DEVICE_HELP, choices=DEVICES)
     amp: bool = option(True, "bf16 autocast where the hardware supports it")
     seed: int = option(0, "seed of the initialisation, the data order and the augmentation")
     threads: int = option(0, "CPU threads for torch; 0 = all cores")
@@ -89,9 +91,13 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     aug = AugmentConfig(**take_options(args, AugmentConfig, prefix="aug_"))
     cfg = TrainConfig(**take_options(args, TrainConfig), augment=aug)
     if not cfg.data:
-        p.error("--data is required: the FER-2013 Kaggle folder, its .zip, or fer2013.csv")
-    if cfg.init and cfg.model == "ensemble":
-        p.error("--init starts one architecture: give each member's run its own (--model resnet18 / vgg19)")
+        p.error("--data is required: " + DATA_HELP)
+    for flag, value in (("--epochs", cfg.epochs), ("--batch-size", cfg.batch_size)):
+        if value <= 0:
+            p.error(f"{flag} must be a whole number above 0, not {value}")
+    members = get_model(cfg.model).members
+    if cfg.init and members:
+        p.error(f"--init starts one architecture: give each member's run its own (--model {' / '.join(members)})")
     return cfg
 
 
@@ -176,9 +182,8 @@ def train_step(
 
 
 def atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with replace_atomically(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def describe_data(path: str) -> str:
@@ -194,13 +199,14 @@ def load_trained(ref: str) -> tuple[torch.nn.Module, object, dict]:
         return load_model(path)
     if ref in MODEL_NAMES:
         return load_named(ref, DEFAULT_WEIGHTS_DIR)
-    raise WeightsError(f"{ref}: no such weights; name a model in weights/ or a .safetensors / ensemble .json file")
+    raise WeightsError(f"{ref}: no such weights; name a model in weights/ ({', '.join(MODEL_NAMES)}) "
+                       f"or a .safetensors / ensemble .json file")
 
 
 def start_from(model: torch.nn.Module, cfg: TrainConfig) -> dict:
     """Load ``cfg.init`` into ``model``; returns its lineage for the new weights' metadata."""
     trained, _, info = load_trained(cfg.init)
-    arch = info.get("architecture", "ensemble")
+    arch = info.get("architecture", f"a fusion of {', '.join(info.get('members', ()))}")
     if arch != cfg.model:
         raise SystemExit(f"--init {cfg.init}: holds {arch} weights, not {cfg.model}")
     model.load_state_dict(trained.state_dict())
@@ -232,33 +238,65 @@ def teacher_log_probs(cfg: TrainConfig, run_dir: Path, images: np.ndarray, devic
     return torch.from_numpy(lp)
 
 
-# ---------------------------------------------------------------- training
+# ---------------------------------------------------------------- training steps
+
+@dataclass
+class Progress:
+    """What carries a run from one epoch to the next, saved in its checkpoint."""
+
+    epoch: int = 0  # epochs finished
+    best_acc: float = -1.0  # -1: the first epoch always saves weights
+    history: list[dict] = field(default_factory=list)
+    lineage: dict | None = None  # what --init started from
+
+
+@dataclass
+class TrainingSet:
+    """The training faces held on the device as uint8 (66 MB for FER-2013), with what each step needs beside them."""
+
+    faces: torch.Tensor  # (N, 1, 48, 48) uint8
+    labels: torch.Tensor
+    teacher: torch.Tensor | None  # the teacher's log-probabilities (distillation)
+    class_weight: torch.Tensor | None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
 
 def use_threads(cfg: TrainConfig, device: str) -> None:
     if device == "cpu":
         torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
 
 
-def train(cfg: TrainConfig) -> Path:
-    """Train one architecture; returns its run folder. Resumable at any epoch boundary."""
-    if cfg.model == "ensemble":
-        return train_ensemble(cfg)
+def read_checkpoint(path: Path) -> dict:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        config_from_dict(state["config"])
+        return state
+    except Exception as e:  # torch.load fails with a different type for each kind of damage
+        raise SystemExit(f"--resume: {path} is truncated or corrupt ({type(e).__name__}); start the run anew "
+                         f"without --resume after moving the folder aside, or restore the file from a copy")
+
+
+def open_run(cfg: TrainConfig) -> tuple[TrainConfig, Path, dict | None]:
+    """The run folder and, with ``--resume``, its checkpoint; the saved config wins over the command line's."""
     run_dir = Path(cfg.out) / cfg.model
     ckpt_path = run_dir / "checkpoint.pt"
-    device = resolve_device(cfg.device)
     state = None
     if cfg.resume:
         if not ckpt_path.is_file():
             raise SystemExit(f"--resume: no checkpoint at {ckpt_path}; start the run without --resume")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        saved = config_from_dict(state["config"])
-        cfg = dataclasses.replace(saved, device=cfg.device, threads=cfg.threads, stop_after=cfg.stop_after,
-                                  time_limit=cfg.time_limit, resume=True)
+        state = read_checkpoint(ckpt_path)
+        cfg = dataclasses.replace(config_from_dict(state["config"]), device=cfg.device, threads=cfg.threads,
+                                  stop_after=cfg.stop_after, time_limit=cfg.time_limit, resume=True)
     elif ckpt_path.is_file():
         raise SystemExit(f"{run_dir} already holds a run: pass --resume to continue it, or --out to start a new one")
     run_dir.mkdir(parents=True, exist_ok=True)
-    use_threads(cfg, device)
+    return cfg, run_dir, state
 
+
+def load_splits(cfg: TrainConfig) -> tuple[FerData, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """FER-2013's training faces (``--limit`` of them) and PublicTest, the only split selection sees."""
     data = load_fer(cfg.data)
     train_x, train_y = data.select("train")
     val_x, val_y = data.select("public")
@@ -274,94 +312,137 @@ def train(cfg: TrainConfig) -> Path:
         print(f"note: {note}", file=sys.stderr)
     if data.skipped:
         print(f"skipped {data.skipped} unreadable images or rows", file=sys.stderr)
+    return data, (train_x, train_y), (val_x, val_y)
 
-    spec = SPECS[cfg.model]
+
+def build_model(cfg: TrainConfig, device: str, state: dict | None, run_dir: Path
+                ) -> tuple[torch.nn.Module, torch.optim.Optimizer, Progress]:
+    """A fresh network (or ``--init``'s weights) and its optimiser, or both as the checkpoint left them."""
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model).to(device).to(memory_format=torch.channels_last)
     opt = make_optimizer(model, cfg)
-    start_epoch, best_acc, history = 0, -1.0, []  # -1: the first epoch always saves weights
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        start_epoch, best_acc, history = state["epoch"], state["best_acc"], state["history"]
-        lineage = state.get("init")
-        print(f"resuming {run_dir} after epoch {start_epoch}/{cfg.epochs} (best PublicTest {best_acc:.2%})", file=sys.stderr)
-    else:
-        lineage = start_from(model, cfg) if cfg.init else None
-        (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-        (run_dir / "command.txt").write_text(training_command(sys.argv[1:]) + "\n")
-    command = (run_dir / "command.txt").read_text().strip()
+        progress = Progress(state["epoch"], state["best_acc"], state["history"], state.get("init"))
+        print(f"resuming {run_dir} after epoch {progress.epoch}/{cfg.epochs} "
+              f"(best PublicTest {progress.best_acc:.2%})", file=sys.stderr)
+        return model, opt, progress
+    progress = Progress(lineage=start_from(model, cfg) if cfg.init else None)
+    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    (run_dir / "command.txt").write_text(training_command(sys.argv[1:]) + "\n")
+    return model, opt, progress
 
-    x_all = torch.from_numpy(train_x).unsqueeze(1).to(device)  # uint8 on the device: 66 MB for FER-2013
-    y_all = torch.from_numpy(train_y).to(device)
-    soft = teacher_log_probs(cfg, run_dir, train_x, device).to(device) if cfg.teacher else None
-    weight = class_weights(train_y).to(device) if cfg.class_weights else None
-    steps_per_epoch = len(train_y) // cfg.batch_size  # drop the ragged last batch: constant shapes
-    total_steps = steps_per_epoch * cfg.epochs
-    warmup = int(cfg.warmup_epochs * steps_per_epoch)
-    amp_on = cfg.amp and bf16_supported(device)
-    host = describe_machine(machine())  # per epoch: a run resumed elsewhere records each machine
-    n_params = count_parameters(model)
-    print(
-        f"{cfg.model}: {n_params / 1e6:.2f} M parameters · {len(train_y)} train / {len(val_y)} PublicTest faces · "
-        f"{device}{' bf16' if amp_on else ' fp32'} · {cfg.epochs} epochs of {steps_per_epoch} steps",
-        file=sys.stderr,
+
+def training_set(cfg: TrainConfig, run_dir: Path, faces: np.ndarray, labels: np.ndarray, device: str) -> TrainingSet:
+    return TrainingSet(
+        torch.from_numpy(faces).unsqueeze(1).to(device), torch.from_numpy(labels).to(device),
+        teacher_log_probs(cfg, run_dir, faces, device).to(device) if cfg.teacher else None,
+        class_weights(labels).to(device) if cfg.class_weights else None,
     )
 
-    end_epoch = cfg.epochs if not cfg.stop_after else min(cfg.epochs, start_epoch + cfg.stop_after)
+
+def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: TrainingSet, cfg: TrainConfig,
+                epoch: int) -> dict:
+    """One pass over the training faces in a fixed order per (seed, epoch); returns its loss, accuracy and speed."""
+    # Every epoch's randomness derives from (seed, epoch): a resumed run repeats it exactly.
+    torch.manual_seed(cfg.seed * 100_003 + epoch)
+    gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+    perm = torch.randperm(len(data), generator=gen).to(data.labels.device)
+    steps = len(data) // cfg.batch_size  # drop the ragged last batch: constant shapes
+    warmup = int(cfg.warmup_epochs * steps)
+    model.train()
+    t0 = time.perf_counter()
+    loss_sum = correct = seen = 0
+    bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", file=sys.stderr,
+               dynamic_ncols=True, leave=False)
+    for i in bar:
+        for g in opt.param_groups:
+            g["lr"] = get_lr(epoch * steps + i, steps * cfg.epochs, warmup, cfg.lr)
+        idx = perm[i * cfg.batch_size : (i + 1) * cfg.batch_size]
+        y = data.labels[idx]
+        soft = None if data.teacher is None else data.teacher[idx]
+        loss, logits = train_step(model, opt, data.faces[idx], y, cfg, gen, soft, data.class_weight)
+        loss_sum += loss.item() * len(y)
+        correct += (logits.argmax(1) == y).sum().item()
+        seen += len(y)
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
+                        img_s=f"{seen / (time.perf_counter() - t0):.0f}")
+    seconds = time.perf_counter() - t0
+    return {"lr": opt.param_groups[0]["lr"], "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
+            "epoch_seconds": seconds, "images_per_second": seen / seconds}
+
+
+def validate(model: torch.nn.Module, cfg: TrainConfig, faces: np.ndarray, labels: np.ndarray, device: str) -> dict:
+    """PublicTest accuracy and loss, single centre crop."""
+    probs = predict_probs(model, SPECS[cfg.model], faces, device, amp=cfg.amp)
+    return {"val_loss": float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-8, 1)).mean()),
+            "val_accuracy": float((probs.argmax(1) == labels).mean())}
+
+
+def save_best(run_dir: Path, model: torch.nn.Module, cfg: TrainConfig, progress: Progress, command: str) -> None:
+    last = progress.history[-1]
+    save_weights(run_dir / f"{cfg.model}.safetensors", cfg.model, model.state_dict(), {
+        "trained_on": describe_data(cfg.data), "public_accuracy": last["val_accuracy"], "epoch": last["epoch"],
+        "epochs": cfg.epochs, "parameters": count_parameters(model), "teacher": cfg.teacher or None,
+        "init": progress.lineage, "command": command,
+    })
+
+
+def save_checkpoint(run_dir: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, cfg: TrainConfig,
+                    progress: Progress) -> None:
+    atomic_save({
+        "model": model.state_dict(), "optimizer": opt.state_dict(), "config": asdict(cfg), "epoch": progress.epoch,
+        "best_acc": progress.best_acc, "history": progress.history, "init": progress.lineage,
+    }, run_dir / "checkpoint.pt")
+
+
+def last_epoch(cfg: TrainConfig, start: int) -> int:
+    return cfg.epochs if not cfg.stop_after else min(cfg.epochs, start + cfg.stop_after)
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Train one architecture (or fuse a registry entry's members); returns its run folder. Resumable per epoch."""
+    if get_model(cfg.model).is_fusion:
+        return train_ensemble(cfg)
+    cfg, run_dir, state = open_run(cfg)
+    device = resolve_device(cfg.device)
+    use_threads(cfg, device)
+    data, (train_x, train_y), (val_x, val_y) = load_splits(cfg)
+    model, opt, progress = build_model(cfg, device, state, run_dir)
+    command = (run_dir / "command.txt").read_text().strip()
+    faces = training_set(cfg, run_dir, train_x, train_y, device)
+    host = describe_machine(machine())  # per epoch: a run resumed elsewhere records each machine
+    print(
+        f"{cfg.model}: {count_parameters(model) / 1e6:.2f} M parameters · {len(train_y)} train / {len(val_y)} "
+        f"PublicTest faces · {device}{' bf16' if cfg.amp and bf16_supported(device) else ' fp32'} · "
+        f"{cfg.epochs} epochs of {len(train_y) // cfg.batch_size} steps", file=sys.stderr,
+    )
+
+    end_epoch = last_epoch(cfg, progress.epoch)
     t_invocation, epoch_wall = time.perf_counter(), 0.0
-    for epoch in range(start_epoch, end_epoch):
+    for epoch in range(progress.epoch, end_epoch):
         if cfg.time_limit and epoch_wall and time.perf_counter() - t_invocation + epoch_wall > cfg.time_limit * 60:
             end_epoch = epoch  # the next epoch would end past --time-limit
             break
         t_epoch = time.perf_counter()
-        # Every epoch's randomness derives from (seed, epoch): a resumed run repeats it exactly.
-        torch.manual_seed(cfg.seed * 100_003 + epoch)
-        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        perm = torch.randperm(len(train_y), generator=gen).to(device)
-        model.train()
-        t0 = time.perf_counter()
-        loss_sum = correct = seen = 0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", file=sys.stderr,
-                   dynamic_ncols=True, leave=False)
-        for i in bar:
-            step = epoch * steps_per_epoch + i
-            for g in opt.param_groups:
-                g["lr"] = get_lr(step, total_steps, warmup, cfg.lr)
-            idx = perm[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-            y = y_all[idx]
-            loss, logits = train_step(model, opt, x_all[idx], y, cfg, gen, None if soft is None else soft[idx], weight)
-            n = len(y)
-            loss_sum += loss.item() * n
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += n
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
-                            img_s=f"{seen / (time.perf_counter() - t0):.0f}")
-        train_time = time.perf_counter() - t0
-        probs = predict_probs(model, spec, val_x, device, amp=cfg.amp)
-        val_acc = float((probs.argmax(1) == val_y).mean())
-        val_loss = float(-np.log(np.clip(probs[np.arange(len(val_y)), val_y], 1e-8, 1)).mean())
-        history.append({
-            "epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": loss_sum / seen,
-            "train_accuracy": correct / seen, "val_loss": val_loss, "val_accuracy": val_acc,
-            "epoch_seconds": train_time, "images_per_second": seen / train_time, "machine": host,
+        trained = train_epoch(model, opt, faces, cfg, epoch)
+        scores = validate(model, cfg, val_x, val_y, device)
+        progress.history.append({
+            "epoch": epoch + 1, "lr": trained["lr"], "train_loss": trained["train_loss"],
+            "train_accuracy": trained["train_accuracy"], **scores, "epoch_seconds": trained["epoch_seconds"],
+            "images_per_second": trained["images_per_second"], "machine": host,
         })
-        improved = val_acc > best_acc
+        progress.epoch = epoch + 1
+        improved = scores["val_accuracy"] > progress.best_acc
         if improved:
-            best_acc = val_acc
-            save_weights(run_dir / f"{cfg.model}.safetensors", cfg.model, model.state_dict(), {
-                "trained_on": describe_data(cfg.data), "public_accuracy": val_acc, "epoch": epoch + 1,
-                "epochs": cfg.epochs, "parameters": n_params, "teacher": cfg.teacher or None, "init": lineage,
-                "command": command,
-            })
-        atomic_save({
-            "model": model.state_dict(), "optimizer": opt.state_dict(), "config": asdict(cfg),
-            "epoch": epoch + 1, "best_acc": best_acc, "history": history, "init": lineage,
-        }, ckpt_path)
+            progress.best_acc = scores["val_accuracy"]
+            save_best(run_dir, model, cfg, progress, command)
+        save_checkpoint(run_dir, model, opt, cfg, progress)
         print(
-            f"epoch {epoch + 1}/{cfg.epochs} · loss {loss_sum / seen:.3f} · train {correct / seen:.2%} · "
-            f"PublicTest {val_acc:.2%}{' (best)' if improved else ''} · {train_time:.0f} s, {seen / train_time:.0f} img/s",
-            file=sys.stderr,
+            f"epoch {epoch + 1}/{cfg.epochs} · loss {trained['train_loss']:.3f} · train {trained['train_accuracy']:.2%} · "
+            f"PublicTest {scores['val_accuracy']:.2%}{' (best)' if improved else ''} · "
+            f"{trained['epoch_seconds']:.0f} s, {trained['images_per_second']:.0f} img/s", file=sys.stderr,
         )
         epoch_wall = time.perf_counter() - t_epoch
     if end_epoch < cfg.epochs:
@@ -370,8 +451,8 @@ def train(cfg: TrainConfig) -> Path:
     if cfg.recalibrate:
         recalibrate_weights(run_dir / f"{cfg.model}.safetensors", train_x, val_x, val_y, device)
     # Last: the record marks the run finished, so a run killed while recalibrating resumes into it.
-    record_training(run_dir / f"{cfg.model}.safetensors", history)
-    write_report(run_dir, cfg.model, data, device, history)
+    record_training(run_dir / f"{cfg.model}.safetensors", progress.history)
+    write_report(run_dir, cfg.model, data, device, progress.history)
     return run_dir
 
 
@@ -392,11 +473,13 @@ def record_training(path: Path, history: list[dict]) -> None:
 
 def train_ensemble(cfg: TrainConfig) -> Path:
     """Train the members that are not trained yet, then pick the fusion weight on PublicTest."""
-    run_dir = Path(cfg.out) / "ensemble"
+    entry = get_model(cfg.model)
+    first, second = entry.members  # the fusion search below weighs two members
+    run_dir = Path(cfg.out) / entry.name
     t0 = time.perf_counter()
     # A member whose run has begun goes first: its epochs so far are not left waiting behind a whole new run.
-    begun = [m for m in ENSEMBLE_MEMBERS if (Path(cfg.out) / m / "checkpoint.pt").is_file()]
-    for member in begun + [m for m in ENSEMBLE_MEMBERS if m not in begun]:
+    begun = [m for m in entry.members if (Path(cfg.out) / m / "checkpoint.pt").is_file()]
+    for member in begun + [m for m in entry.members if m not in begun]:
         member_dir = Path(cfg.out) / member
         if finished(member_dir / f"{member}.safetensors"):
             print(f"{member}: finished run found in {member_dir}", file=sys.stderr)
@@ -415,7 +498,7 @@ def train_ensemble(cfg: TrainConfig) -> Path:
     use_threads(cfg, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     probs = []
-    for member in ENSEMBLE_MEMBERS:
+    for member in entry.members:
         src = Path(cfg.out) / member / f"{member}.safetensors"
         shutil.copy2(src, run_dir / src.name)
         model, spec, _ = load_model(src)
@@ -425,12 +508,12 @@ def train_ensemble(cfg: TrainConfig) -> Path:
     accs = [float(((a * probs[0] + b * probs[1]).argmax(1) == val_y).mean()) for a, b in pairs]
     best = max(range(len(pairs)), key=lambda i: (accs[i], -abs(pairs[i][0] - 0.5)))
     w, rest = pairs[best]
-    print(f"ensemble: {ENSEMBLE_MEMBERS[0]} weight {w:.2f} gives PublicTest {accs[best]:.2%}", file=sys.stderr)
-    save_ensemble(run_dir / "ensemble.json", {ENSEMBLE_MEMBERS[0]: w, ENSEMBLE_MEMBERS[1]: rest}, {
+    print(f"{entry.name}: {first} weight {w:.2f} gives PublicTest {accs[best]:.2%}", file=sys.stderr)
+    save_ensemble(run_dir / entry.weights_name, {first: w, second: rest}, {
         "public_accuracy": accs[best], "trained_on": describe_data(cfg.data),
         "fusion_search": {f"{w:.2f}": a for (w, _), a in zip(pairs, accs)},
     })
-    write_report(run_dir, "ensemble", data, device, history=None)
+    write_report(run_dir, entry.name, data, device, history=None)
     return run_dir
 
 

@@ -73,16 +73,15 @@ def default_model_name(device: str, weights_dir: Path | None = None) -> str:
     trained run (``--weights runs/vgg19``) gives that model. With no weights
     at all, the preferred model, so that the error names its file.
     """
-    from fer_desktop.models import ENSEMBLE_MEMBERS
+    from fer_desktop.models import by_preference
     from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, weights_path
 
     folder = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
-    order = ("squeezenet", "ensemble", *ENSEMBLE_MEMBERS) if device == "cpu" else ("ensemble", *ENSEMBLE_MEMBERS, "squeezenet")
-    needs = {"ensemble": ("ensemble", *ENSEMBLE_MEMBERS)}
-    for name in order:
-        if all(weights_path(n, folder).is_file() for n in needs.get(name, (name,))):
-            return name
-    return order[0]
+    order = by_preference(device)
+    for entry in order:
+        if all(weights_path(n, folder).is_file() for n in entry.needs()):
+            return entry.name
+    return order[0].name
 
 
 def resolve_backend(device: str, backend: str = "auto") -> str:
@@ -97,26 +96,25 @@ def resolve_backend(device: str, backend: str = "auto") -> str:
 
 
 def load_classifier(
-    name: str, device: str = "auto", weights_dir: Path | None = None, backend: str = "auto"
+    name: str, device: str = "auto", weights_dir: Path | None = None, backend: str = "auto", threads: int | None = None,
 ) -> Classifier:
     """Load a model by name from the weights folder; raises ``WeightsError`` naming the file.
 
     The onnx backend exports the model on first use (a second or two, cached
     by weights hash afterwards); if that fails the PyTorch model is returned,
-    with a warning and ``fallback_reason`` saying why.
+    with a warning and ``fallback_reason`` saying why. ``threads``: ONNX Runtime's (default: one per core, up to 4).
     """
-    from fer_desktop.models import MODEL_NAMES
+    from fer_desktop.models import get_model
     from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+    get_model(name)  # an unknown name is a ValueError naming the choices
     device = resolve_device(device)
     backend = resolve_backend(device, backend)
     weights_dir = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
     if backend == "onnx":
         from fer_desktop.inference.onnx_backend import OnnxClassifier
 
-        cached = OnnxClassifier.from_cache(name, weights_dir)
+        cached = OnnxClassifier.from_cache(name, weights_dir, threads=threads)
         if cached is not None:
             return cached
     from fer_desktop.inference.torch_backend import TorchClassifier
@@ -127,7 +125,8 @@ def load_classifier(
         from fer_desktop.inference.onnx_backend import weights_files
 
         try:
-            return OnnxClassifier.from_model(name, model, spec, info, weights_files(name, weights_dir, info))
+            return OnnxClassifier.from_model(name, model, spec, info, weights_files(name, weights_dir, info),
+                                             threads=threads)
         except Exception as e:  # an exporter or runtime gap must not cost the user the model
             reason = f"{type(e).__name__}: {e}".splitlines()[0]
             warnings.warn(f"{name}: ONNX Runtime unavailable ({reason}); running it on PyTorch", stacklevel=2)

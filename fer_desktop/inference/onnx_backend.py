@@ -36,8 +36,7 @@ OPSET = 17
 EXPORT_FORMAT = "1"  # bump when FaceProbabilities or the export options change
 # One thread per core, up to 4: on 2 cores the second thread took the SqueezeNet
 # pipeline from 82 to 105 fps with one face and from 27 to 43 with eight, though
-# capture shares the cores (FER_DESKTOP_ORT_THREADS=1 benchmarks/pipeline.py, which
-# also overrides it in the app).
+# capture shares the cores (benchmarks/pipeline.py --ort-threads 1).
 DEFAULT_THREADS = min(4, os.cpu_count() or 1)
 
 
@@ -47,13 +46,14 @@ def default_cache_dir() -> Path:
 
 
 def weights_files(name: str, weights_dir: Path, info: dict[str, Any]) -> list[Path]:
-    """The files a model was read from: its safetensors, or the ensemble's JSON and its members'."""
+    """The files a model was read from: its safetensors, or a fusion's JSON and its members' (as the JSON names them)."""
+    from fer_desktop.models import get_model
     from fer_desktop.weights import weights_path
 
     path = weights_path(name, weights_dir)
-    if name != "ensemble":
+    if not get_model(name).is_fusion:
         return [path]
-    return [path, *(path.parent / f"{member}.safetensors" for member in info["members"])]
+    return [path, *(weights_path(member, weights_dir) for member in info["members"])]
 
 
 def _torch_version() -> str:
@@ -120,7 +120,7 @@ def exported_model(net: nn.Module, files: Sequence[Path], cache_dir: Path | None
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or int(os.environ.get("FER_DESKTOP_ORT_THREADS", DEFAULT_THREADS))
+    options.intra_op_num_threads = threads or DEFAULT_THREADS
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     # Spinning threads would keep a core busy between frames, a core that capture and detection need.
@@ -143,14 +143,15 @@ class OnnxClassifier(Classifier):
     def from_cache(cls, name: str, weights_dir: Path, cache_dir: Path | None = None,
                    threads: int | None = None) -> OnnxClassifier | None:
         """The model's cached export, opened without building (or importing) PyTorch; None when there is none."""
-        from fer_desktop.models import ModelSpec
+        from fer_desktop.models import ModelSpec, get_model
         from fer_desktop.weights import WeightsError, read_info, weights_path
 
         try:
             path = weights_path(name, weights_dir)
-            info = json.loads(path.read_text()) if name == "ensemble" else read_info(path)
+            fusion = get_model(name).is_fusion
+            info = json.loads(path.read_text()) if fusion else read_info(path)
             files = weights_files(name, weights_dir, info)
-            spec = ModelSpec(**read_info(files[1 if name == "ensemble" else 0])["spec"])
+            spec = ModelSpec(**read_info(files[1 if fusion else 0])["spec"])
             exported = cached_path(files, cache_dir)
         except (WeightsError, OSError, ValueError, KeyError, TypeError):
             return None  # loading the model the long way says what is wrong

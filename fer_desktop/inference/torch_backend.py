@@ -1,11 +1,9 @@
-"""PyTorch: eager fp32 (the reference), and the variants benchmarks/inference.py weighs against it.
+"""PyTorch: eager fp32 (the reference), or ``bf16``.
 
-- ``bf16``: weights and activations in bfloat16, channels-last, traced and
-  frozen (convolution, BatchNorm and ReLU fused by oneDNN). On a CPU with AMX
-  this is the fastest path for the large models at several faces; elsewhere
-  it is slow.
-- ``autocast``: fp32 weights under bf16 autocast (casts every weight on every call).
-- ``compile``: ``torch.compile`` (inductor), in fp32 or with ``bf16``.
+``bf16``: weights and activations in bfloat16, channels-last, traced and
+frozen (convolution, BatchNorm and ReLU fused by oneDNN). On a CPU with AMX
+this is the fastest path for the large models at several faces; elsewhere it
+is slow.
 """
 
 from __future__ import annotations
@@ -42,26 +40,18 @@ class FaceProbabilities(nn.Module):
 
 
 class TorchClassifier(Classifier):
-    """Eager fp32 by default; see the module's docstring for ``bf16``, ``autocast`` and ``compile``."""
+    """Eager fp32 by default; see the module's docstring for ``bf16``."""
 
     def __init__(
-        self, name: str, model: nn.Module, spec: ModelSpec, device: str, info: dict[str, Any],
-        *, bf16: bool = False, autocast: bool = False, compile: bool = False,
+        self, name: str, model: nn.Module, spec: ModelSpec, device: str, info: dict[str, Any], *, bf16: bool = False,
     ) -> None:
         super().__init__(name, spec, device, info)
         if bf16:
             model = model.to(torch.bfloat16).to(memory_format=torch.channels_last)
         self.net = FaceProbabilities(model, spec, torch.bfloat16 if bf16 else torch.float32).to(device).eval()
         self.model = self.net.model
-        self.autocast = autocast
-        if compile:
-            self._run = torch.compile(self.net)
-        elif bf16:
-            self._run = self._frozen()
-        else:
-            self._run = self.net
-        self.backend = "torch" + ("-bf16" if bf16 else "") + ("-autocast" if autocast else "") + (
-            "-compile" if compile else "")
+        self.runner: nn.Module = self._frozen() if bf16 else self.net  # what predict calls
+        self.backend = "torch-bf16" if bf16 else "torch"
 
     def _frozen(self) -> torch.jit.ScriptModule:
         example = torch.zeros((2, FACE_SIZE, FACE_SIZE), dtype=torch.uint8, device=self.device)
@@ -74,6 +64,4 @@ class TorchClassifier(Classifier):
         if len(faces) == 0:
             return np.zeros((0, 7), np.float32)
         x = as_tensor(faces)[:, 0].to(self.device)  # as_tensor checks shape and dtype
-        kind = "cuda" if self.device.startswith("cuda") else "cpu"
-        with torch.autocast(kind, dtype=torch.bfloat16, enabled=self.autocast):
-            return self._run(x).float().cpu().numpy()
+        return self.runner(x).float().cpu().numpy()

@@ -1,60 +1,40 @@
-"""Model registry: every architecture is built by name, with its preprocessing.
+"""The networks and their registry: every model is built by name, with its preprocessing.
 
 The spec travels with the model (input size, normalisation), so the trainer,
-the evaluator and the app cannot disagree on how a face is fed in. Importing
-this module does not import PyTorch (about 2 s): the app's ONNX path needs the
-specs, not the networks.
+the evaluator and the app cannot disagree on how a face is fed in. The
+registry (``fer_desktop.models.registry``) holds one entry per model the user
+can choose; importing this package does not import PyTorch.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from fer_desktop.emotions import NUM_CLASSES
+from fer_desktop.models.registry import (
+    ENSEMBLE_MEMBERS, ModelEntry, ModelSpec, architectures, by_preference, get_model, model_names,
+)
 
 if TYPE_CHECKING:
     from torch import nn
 
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    input_size: int  # side of the square crop taken from the 48x48 face
-    mean: float = 0.5136  # FER-2013 training-set pixel mean and std, on a 0-1 scale
-    std: float = 0.3067
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-SPECS: dict[str, ModelSpec] = {
-    "squeezenet": ModelSpec("squeezenet", input_size=44),
-    "resnet18": ModelSpec("resnet18", input_size=44),
-    "vgg19": ModelSpec("vgg19", input_size=44),
-}
-
-ARCHITECTURES: tuple[str, ...] = tuple(SPECS)
-ENSEMBLE_MEMBERS: tuple[str, ...] = ("resnet18", "vgg19")
-MODEL_NAMES: tuple[str, ...] = (*ARCHITECTURES, "ensemble")
+ARCHITECTURES: tuple[str, ...] = architectures()
+MODEL_NAMES: tuple[str, ...] = model_names()
+SPECS: dict[str, ModelSpec] = {name: get_model(name).spec for name in ARCHITECTURES}
 
 
 def create_model(name: str) -> nn.Module:
     """A freshly initialised network for one of ``ARCHITECTURES``."""
-    if name == "squeezenet":
-        from fer_desktop.models.squeezenet import SqueezeNet
-
-        return SqueezeNet(num_classes=NUM_CLASSES)
-    if name == "resnet18":
-        from fer_desktop.models.resnet import ResNet
-
-        return ResNet((2, 2, 2, 2), num_classes=NUM_CLASSES)
-    if name == "vgg19":
-        from fer_desktop.models.vgg import VGG
-
-        return VGG(num_classes=NUM_CLASSES)
-    raise ValueError(f"unknown architecture {name!r}; expected one of {', '.join(ARCHITECTURES)}")
+    entry = get_model(name) if name in MODEL_NAMES else None
+    if entry is None or entry.build is None:
+        raise ValueError(f"unknown architecture {name!r}; expected one of {', '.join(ARCHITECTURES)}")
+    return entry.build()
 
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+__all__ = [
+    "ARCHITECTURES", "ENSEMBLE_MEMBERS", "MODEL_NAMES", "SPECS", "ModelEntry", "ModelSpec", "by_preference",
+    "count_parameters", "create_model", "get_model", "model_names",
+]

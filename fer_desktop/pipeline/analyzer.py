@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from fer_desktop.faces import Face, FaceDetector, crop_faces
+from fer_desktop.inference.base import Classifier
 from fer_desktop.pipeline.frames import FaceResult, Frame, FrameResult, StageTimings
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, ProbabilitySmoother
 from fer_desktop.pipeline.tracking import FaceTracker
@@ -20,12 +21,6 @@ MAX_FACES = 16
 class Detector(Protocol):
     def detect(self, frame_bgr: np.ndarray) -> list[Face]: ...
     def close(self) -> None: ...
-
-
-class Classifier(Protocol):
-    name: str
-
-    def predict(self, faces: np.ndarray) -> np.ndarray: ...
 
 
 class FrameAnalyzer:
@@ -78,14 +73,14 @@ class FrameAnalyzer:
             self._smoother.reset()  # another model's probabilities are not comparable
             self._last_classifier = classifier
 
-        t_detect = time.perf_counter()
+        t_detect_start = time.perf_counter()
         detected = self._detector.detect(frame.image)
-        t_classify = time.perf_counter()
+        t_detect_end = time.perf_counter()
         faces = sorted(detected, key=lambda f: f.w * f.h, reverse=True)[: self.max_faces]
         crops = crop_faces(frame.image, faces) if classifier is not None and faces else None
-        t_model = time.perf_counter()
+        t_crops_ready = time.perf_counter()
         raw = classifier.predict(crops) if crops is not None else None
-        t_track = time.perf_counter()
+        t_probs_ready = time.perf_counter()
 
         ids = self._tracker.assign(faces)
         self._smoother.retain(self._tracker.active_ids)
@@ -100,11 +95,11 @@ class FrameAnalyzer:
         )
         t_done = time.perf_counter()
         timings = StageTimings(
-            capture_to_detection=(t_detect - frame.t_capture) * 1e3,
-            detection=(t_classify - t_detect) * 1e3,
-            classification=(t_track - t_classify) * 1e3,
-            capture_to_result=(t_done - frame.t_capture) * 1e3,
-            decode=frame.read_ms,
-            crop=(t_model - t_classify) * 1e3,
+            capture_to_detect_ms=(t_detect_start - frame.t_capture) * 1e3,
+            detect_ms=(t_detect_end - t_detect_start) * 1e3,
+            classify_ms=(t_probs_ready - t_detect_end) * 1e3,
+            capture_to_result_ms=(t_done - frame.t_capture) * 1e3,
+            decode_ms=frame.read_ms,
+            crop_ms=(t_crops_ready - t_detect_end) * 1e3,
         )
         return FrameResult(frame, results, len(detected), None if classifier is None else classifier.name, timings)

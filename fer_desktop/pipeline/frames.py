@@ -24,14 +24,18 @@ class Frame:
 
 @dataclass(frozen=True)
 class StageTimings:
-    """Milliseconds spent in each stage of one frame."""
+    """Milliseconds one frame spent in each stage, each named by its span.
 
-    capture_to_detection: float  # waiting in the slot for the inference worker
-    detection: float
-    classification: float  # cropping and the one batched forward pass
-    capture_to_result: float  # the whole way, capture until the result left the worker
-    decode: float = 0.0  # reading the frame from its source, before capture
-    crop: float = 0.0  # the cropping part of classification
+    The clock is ``time.perf_counter``; "capture" is the moment the source's
+    read returned (``Frame.t_capture``).
+    """
+
+    capture_to_detect_ms: float  # capture until face detection began: the wait in the slot for the inference worker
+    detect_ms: float  # face detection, start to end
+    classify_ms: float  # end of detection until the probabilities returned: cropping and the one batched forward pass
+    capture_to_result_ms: float  # capture until the result left the inference worker
+    decode_ms: float = 0.0  # the source's read, start to capture: decoding a file, or drawing the demo
+    crop_ms: float = 0.0  # the cropping part of classify_ms: end of detection until the batch of crops was ready
 
 
 @dataclass(frozen=True)

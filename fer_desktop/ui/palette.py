@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 
 from fer_desktop.emotions import EMOTIONS
+from fer_desktop.models import by_preference
 
 EMOTION_COLORS: dict[str, QColor] = {
     name: QColor(hex_rgb)
@@ -14,10 +15,5 @@ EMOTION_COLORS: dict[str, QColor] = {
 }
 NO_MODEL_COLOR = QColor("#ffffff")
 
-# Dropdown order: the most accurate first.
-MODEL_LABELS: dict[str, str] = {
-    "ensemble": "Ensemble (ResNet18 + VGG19)",
-    "resnet18": "ResNet18",
-    "vgg19": "VGG19",
-    "squeezenet": "SqueezeNet",
-}
+# Dropdown order: the most accurate first (the GPU's order of preference).
+MODEL_LABELS: dict[str, str] = {entry.name: entry.label for entry in by_preference("cuda")}

@@ -8,10 +8,10 @@ from fer_desktop.pipeline.stats import StatsSnapshot
 
 # Shown name and tooltip of each latency stage, in pipeline order.
 STAGE_LABELS: dict[str, tuple[str, str]] = {
-    "capture_to_detection": ("capture→detection", "time a frame waited between capture and the start of face detection"),
-    "detection": ("detection", "face detection of one frame"),
-    "classification": ("classification", "cropping the faces and classifying all of them in one batch"),
-    "frame_to_chart": ("frame→chart", "from capture until the chart showed the frame's result"),
+    "capture_to_detect_ms": ("capture→detection", "time a frame waited between capture and the start of face detection"),
+    "detect_ms": ("detection", "face detection of one frame"),
+    "classify_ms": ("classification", "cropping the faces and classifying all of them in one batch"),
+    "capture_to_chart_ms": ("frame→chart", "from capture until the chart showed the frame's result"),
 }
 
 

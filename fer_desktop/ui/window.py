@@ -6,7 +6,6 @@ and snapshots written by another; this thread only receives their signals.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -60,7 +59,7 @@ class MainWindow(QMainWindow):
     ``probe`` and ``detector_factory`` are there for tests, which have no camera and may fake faces.
     """
 
-    chart_updated = Signal(object)  # the FrameResult the charts now show (frame-to-chart benchmarks)
+    chart_updated = Signal(object)  # the FrameResult the charts now show
     model_changed = Signal(str)  # a model was loaded and is in use
     model_failed = Signal(str)  # why the chosen model could not be loaded
     cameras_found = Signal(list)
@@ -307,7 +306,7 @@ class MainWindow(QMainWindow):
             self.face_bars.show_faces(result.faces, face.track_id)
         self.faces_label.setText(describe_faces(result))
         latency_ms = (time.perf_counter() - result.frame.t_capture) * 1e3
-        self.bridge.pipeline.stats.latency["frame_to_chart"].add(latency_ms)
+        self.bridge.pipeline.stats.latency["capture_to_chart_ms"].add(latency_ms)
         self.chart_updated.emit(result)
 
     def _show_no_face(self) -> None:
@@ -416,8 +415,6 @@ def run_window(
     window.resize(1280, 760)
     window.show()
     signal.signal(signal.SIGINT, lambda *_: window.close())
-    if os.environ.get("FER_DESKTOP_FIRST_RESULT"):
-        _quit_after_first_result(window)
     # Python runs signal handlers only between bytecodes; a idle timer lets it in while Qt waits.
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
@@ -428,13 +425,3 @@ def run_window(
 def _size(image: np.ndarray) -> tuple[int, int]:
     return image.shape[1], image.shape[0]
 
-
-def _quit_after_first_result(window: MainWindow) -> None:
-    """For benchmarks/startup.py: print the wall-clock time of the first classified frame charted, then close."""
-    def charted(result: FrameResult) -> None:
-        if result.model is not None and result.faces:
-            window.chart_updated.disconnect(charted)
-            print(f"fer-desktop: first classified frame at {time.time():.3f}", file=sys.stderr, flush=True)
-            window.close()
-
-    window.chart_updated.connect(charted)
