@@ -175,11 +175,11 @@ def test_clicking_a_face_selects_it_for_the_chart(qtbot: QtBot, make_window) -> 
 def test_recording_is_flushed_while_running_and_closing_is_fast(qtbot: QtBot, make_window, tmp_path: Path) -> None:
     window = make_window()
     _wait_for_classified_face(qtbot, window)
-    assert window.bridge.recorder is None  # nothing is recorded unless asked
+    assert window.bridge.pipeline.recorder is None  # nothing is recorded unless asked
     out = tmp_path / "rec.csv"
     window.start_recording(out)
     assert window.controls.record_button.isChecked()
-    qtbot.waitUntil(lambda: window.bridge.recorder.rows >= 5, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.bridge.pipeline.recorder.rows >= 5, timeout=TIMEOUT_MS)
 
     # Read while recording: every row written so far is already on disk, whole.
     with open(out, newline="", encoding="utf-8") as f:
@@ -210,8 +210,9 @@ def test_snapshot_saves_the_window_as_png(qtbot: QtBot, make_window, tmp_path: P
 def test_a_recording_that_cannot_be_written_is_one_clear_message(qtbot: QtBot, make_window) -> None:
     window = make_window()
     window.start_recording(Path("/dev/full"))
-    assert "Cannot record to /dev/full" in window.banner.text("recording")
-    assert window.bridge.recorder is None and not window.controls.record_button.isChecked()
+    qtbot.waitUntil(lambda: "Recording to /dev/full stopped" in window.banner.text("recording"), timeout=TIMEOUT_MS)
+    assert "No space left on device" in window.banner.text("recording")
+    assert window.bridge.pipeline.recorder is None and not window.controls.record_button.isChecked()
     _wait_for_classified_face(qtbot, window)  # and the video goes on
 
 

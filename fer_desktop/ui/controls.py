@@ -22,6 +22,7 @@ class ControlBar(QToolBar):
     model_chosen = Signal(str)
     smoothing_changed = Signal(float)
     record_toggled = Signal(bool)
+    pause_toggled = Signal(bool)
     snapshot_requested = Signal()
 
     def __init__(self, smoothing: float, parent: QWidget | None = None) -> None:
@@ -42,6 +43,10 @@ class ControlBar(QToolBar):
         self.smoothing_box.setValue(smoothing)
         self.smoothing_box.setToolTip("weight each face keeps from its previous frames: 0 shows every frame's own "
                                       "output, higher is steadier but slower to follow a change")
+        self.pause_button = QPushButton("Pause", self)
+        self.pause_button.setCheckable(True)
+        self.pause_button.setShortcut("Space")
+        self.pause_button.setToolTip("hold the video at the current frame (Space)")
         self.record_button = QPushButton("● Record", self)
         self.record_button.setCheckable(True)
         self.record_button.setToolTip("write one CSV row per face per processed frame")
@@ -49,7 +54,7 @@ class ControlBar(QToolBar):
         self.snapshot_button.setToolTip("save the window as a PNG")
 
         groups = [
-            ("Source", [self.source_box, self.file_button, self.url_button, self.cameras_button]),
+            ("Source", [self.source_box, self.file_button, self.url_button, self.cameras_button, self.pause_button]),
             ("Model", [self.model_box]),
             ("Smoothing", [self.smoothing_box]),
             (None, [self.record_button, self.snapshot_button]),
@@ -69,6 +74,7 @@ class ControlBar(QToolBar):
         self.model_box.activated.connect(lambda i: self.model_chosen.emit(self.model_box.itemData(i)))
         self.smoothing_box.valueChanged.connect(self.smoothing_changed)
         self.record_button.toggled.connect(self.record_toggled)
+        self.pause_button.toggled.connect(self.pause_toggled)
         self.snapshot_button.clicked.connect(self.snapshot_requested)
 
     def show_cameras(self, cameras: list[int]) -> None:
@@ -96,6 +102,13 @@ class ControlBar(QToolBar):
         self.model_box.setCurrentIndex(self.model_box.findData(name))
 
     def show_recording(self, on: bool) -> None:
-        self.record_button.blockSignals(True)
-        self.record_button.setChecked(on)
-        self.record_button.blockSignals(False)
+        _set_checked(self.record_button, on)
+
+    def show_paused(self, paused: bool) -> None:
+        _set_checked(self.pause_button, paused)
+
+
+def _set_checked(button: QPushButton, on: bool) -> None:
+    button.blockSignals(True)
+    button.setChecked(on)
+    button.blockSignals(False)
