@@ -8,7 +8,6 @@ job scheduler would.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import os
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+from fault_files import FullDisk
 
 from fer_desktop.app import main
 from fer_desktop.export import CSV_COLUMNS, replace_atomically, write_json
@@ -268,25 +268,6 @@ def test_ctrl_c_during_start_up_is_one_sentence(weights_dir: Path, tmp_path: Pat
 
 
 # -- 6: a full disk ----------------------------------------------------------------------------------------------
-
-
-class FullDisk(io.BytesIO):
-    """A file that takes ``room`` bytes, then writes part of what it is given and fails as a full disk does."""
-
-    def __init__(self, room: int) -> None:
-        super().__init__()
-        self.room = room
-
-    def write(self, data) -> int:
-        space = self.room - self.tell()
-        if len(data) > space:
-            super().write(bytes(data[:max(space, 0)]))
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return super().write(data)
-
-    def close(self) -> None:
-        self.kept = self.getvalue()
-        super().close()
 
 
 def test_a_full_disk_keeps_every_row_whole_and_the_run_going(face_video: Path, weights_dir: Path) -> None:
