@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_desktop.cli import shared_flags
-from fer_desktop.command_line import add_version_flag, interruptible
+from fer_desktop.cli import add_version_flag, interruptible, shared_flags
 from fer_desktop.emotions import EMOTIONS, FACE_SIZE
 from fer_desktop.models import MODEL_NAMES
 from fer_desktop.weights import WeightsError, load_named

@@ -1,52 +1,30 @@
 """The pipeline without a window: every frame of a source to a CSV and a summary.
 
-``run_headless`` is also what tests and benchmarks call to time the pipeline.
+``run_headless`` is also what tests and benchmarks call to time the pipeline;
+``headless_command`` is ``fer-desktop --headless``.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
-from fer_desktop.export import CsvRecorder
+from fer_desktop.export import Recorder, RunSummary, write_json
 from fer_desktop.faces import FaceDetector
 from fer_desktop.pipeline import FrameResult, Pipeline, PipelineCallbacks, SourceEnd, SourceError, SourceInfo
 from fer_desktop.pipeline.analyzer import MAX_FACES, Classifier, Detector
 from fer_desktop.pipeline.capture import SourceOpener
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
+from fer_desktop.stop_signals import StopSignals, exit_code, handling_stop_signals, signal_name
 
-
-@dataclass
-class Summary:
-    """What a headless run saw and how fast; ``latency_ms`` holds p50/p90/p99/mean per stage."""
-
-    source: str = ""
-    model: str | None = None
-    frames: int = 0
-    frames_with_face: int = 0
-    faces_classified: int = 0
-    max_faces_in_frame: int = 0
-    frames_over_cap: int = 0  # frames with more faces than the batch cap
-    wall_s: float = 0.0  # the whole run, detector start-up included
-    fps: float = 0.0  # frames per second from the first frame's capture to the last result
-    complete: bool = True  # False when interrupted
-    latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def add(self, result: FrameResult) -> None:
-        self.frames += 1
-        self.frames_with_face += result.faces_detected > 0
-        self.faces_classified += len(result.faces)
-        self.max_faces_in_frame = max(self.max_faces_in_frame, result.faces_detected)
-        self.frames_over_cap += result.faces_detected > len(result.faces)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+Summary = RunSummary  # the name callers of run_headless know
+POLL_S = 0.1  # how often the waiting main thread looks for a stop signal
 
 
 def run_headless(
@@ -54,42 +32,37 @@ def run_headless(
     classifier: Classifier | None,
     csv_path: Path | None = None,
     *,
+    recorder: Recorder | None = None,
     smoothing: float = DEFAULT_SMOOTHING,
     max_faces: int = MAX_FACES,
     max_frames: int | None = None,
     detector_factory: Callable[[], Detector] = FaceDetector,
     on_result: Callable[[FrameResult], None] | None = None,
     progress: bool = False,
-) -> Summary:
-    """Process every frame of ``source`` through the same pipeline as the window.
+) -> RunSummary:
+    """Process every frame of ``source`` through the same pipeline, and the same recorder, as the window.
 
-    Raises ``SourceError`` when the source cannot be read and ``RuntimeError``
-    when frames cannot be analysed. Ctrl-C ends the run early with
-    ``complete=False``; the CSV then holds every frame processed so far.
+    Rows go to ``csv_path`` (or to ``recorder``, which a caller makes to
+    choose how its files are opened). Raises ``SourceError`` when the source
+    cannot be read and ``RuntimeError`` when frames cannot be analysed. Ctrl-C,
+    SIGTERM and SIGHUP end the run at the next frame with ``complete=False``
+    and ``interrupted_by`` set; the CSV then holds every frame processed so far.
     """
-    summary = Summary(model=None if classifier is None else classifier.name)
+    recorder = recorder or Recorder(csv_path)
+    summary = recorder.summary
+    summary.model = None if classifier is None else classifier.name
     finished = threading.Event()
     ended: list[SourceEnd] = []
     errors: list[str] = []
     bar = tqdm(unit="frame", disable=not progress, dynamic_ncols=True, mininterval=0.5)
-    recorder = CsvRecorder(csv_path) if csv_path is not None else None
-
-    span = [0.0, 0.0]  # first capture, last result
 
     def opened(info: SourceInfo) -> None:
-        summary.source = info.name
         bar.reset(total=info.frame_count if max_frames is None else min(info.frame_count or max_frames, max_frames))
 
     def handle(result: FrameResult) -> None:
-        if summary.frames == 0:
-            span[0] = result.frame.t_capture
-        summary.add(result)
-        if recorder is not None:
-            recorder.write(result)
         if on_result is not None:
             on_result(result)
         bar.update()
-        span[1] = time.perf_counter()
 
     def end(marker: SourceEnd) -> None:
         ended.append(marker)
@@ -104,22 +77,94 @@ def run_headless(
         every_frame=True, detector_factory=detector_factory, smoothing=smoothing, max_faces=max_faces,
     )
     pipeline.classifier = classifier
+    pipeline.recorder = recorder
     t_start = time.perf_counter()
-    try:
-        pipeline.open(source, max_frames=max_frames)
-        finished.wait()
-    except KeyboardInterrupt:
-        summary.complete = False
-    finally:
-        pipeline.stop()
-        bar.close()
-        if recorder is not None:
-            recorder.close()
+    with handling_stop_signals("flag") as signals:
+        try:
+            pipeline.open(source, max_frames=max_frames)
+            while not finished.wait(POLL_S) and signals.received is None:
+                pass
+        finally:
+            signals.mode = "ignore"  # stopping and saving must not be cut short by a second signal
+            pipeline.stop()
+            bar.close()
+    if signals.received is not None:
+        summary.interrupted_by = signal_name(signals.received)
+    recorder.close(create=signals.received is not None)
     if errors:
         raise RuntimeError(errors[0])
-    if ended and ended[0].error:
+    if ended and ended[0].error and not summary.frames:
         raise SourceError(ended[0].error)
     summary.wall_s = time.perf_counter() - t_start
-    summary.fps = summary.frames / (span[1] - span[0]) if summary.frames > 1 else 0.0
     summary.latency_ms = pipeline.stats.percentiles()
+    summary.update_complete()
     return summary
+
+
+def headless_command(args: argparse.Namespace, model: str, device: str) -> int:
+    """``fer-desktop --headless``: the arguments are already checked (``app_arguments.check_arguments``).
+
+    From here on a stop signal leaves a summary marked incomplete and a CSV
+    (its header at least): the outputs are known to be safe to write. While
+    the model loads, a signal is only noted (raised inside the import of a
+    compiled module, it would break that import); the run then does not start.
+    """
+    with handling_stop_signals("flag") as signals:
+        return _run_command(args, model, device, signals)
+
+
+def _run_command(args: argparse.Namespace, model: str, device: str, signals: StopSignals) -> int:
+    from fer_desktop.inference import load_classifier
+    from fer_desktop.weights import WeightsError
+
+    recorder = Recorder(args.csv, overwrite=args.overwrite, on_failure=lambda message: _say(message))
+    summary = recorder.summary
+    extra: dict[str, object] = {"device": device, "backend": None}
+    try:
+        classifier = load_classifier(model, device, args.weights, args.backend)
+        extra["backend"] = classifier.backend
+        if signals.received is None:
+            run_headless(args.source, classifier, recorder=recorder, smoothing=args.smoothing,
+                         max_frames=args.max_frames, progress=True)
+        else:  # stopped while the model loaded
+            summary.model, summary.interrupted_by = model, signal_name(signals.received)
+            recorder.close(create=True)
+            summary.update_complete()
+    except (WeightsError, SourceError, RuntimeError, OSError) as e:
+        recorder.close()
+        _say(str(e))
+        if not summary.frames:
+            return 2 if isinstance(e, WeightsError | SourceError) else 1
+        summary.error = str(e)
+        summary.update_complete()
+    finally:
+        signals.mode = "ignore"  # the run is over; its files are written whatever comes now
+    if args.summary is not None:
+        try:
+            write_json(args.summary, {**extra, **summary.to_dict()})
+        except OSError as e:
+            _say(f"the summary could not be written to {args.summary}: {e.strerror or e}")
+            return 1
+    _say(_outcome(summary, args.csv, args.summary))
+    if summary.interrupted_by:
+        return exit_code(summary.interrupted_by)
+    return 0 if summary.complete else 1
+
+
+def _outcome(summary: RunSummary, csv_path: Path | None, summary_path: Path | None) -> str:
+    """The last line on the terminal: what was done and, when the run is not whole, why."""
+    text = f"{summary.frames} frames, {summary.frames_with_face} with a face, {summary.fps:.1f} fps"
+    if csv_path is not None and not summary.recording_error:
+        text += f"; {summary.csv_rows} rows in {csv_path}"
+    if summary.ended_early:
+        text += (f"; the file ended early: {summary.frames} frames decoded of the {summary.frames_expected} "
+                 f"its container claims (truncated or corrupt)")
+    if summary.interrupted_by:
+        text += f"; stopped by {summary.interrupted_by} before the end (interrupted)"
+    if summary_path is not None and not summary.complete:
+        text += f"; {summary_path} says \"complete\": false"
+    return text
+
+
+def _say(message: str) -> None:
+    print(f"fer-desktop: {message}", file=sys.stderr, flush=True)

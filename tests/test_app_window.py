@@ -198,11 +198,11 @@ def test_clicking_a_face_selects_it_for_the_chart(qtbot: QtBot, make_window) -> 
 def test_recording_is_flushed_while_running_and_closing_is_fast(qtbot: QtBot, make_window, tmp_path: Path) -> None:
     window = make_window()
     _wait_for_classified_face(qtbot, window)
-    assert window.bridge.recorder is None  # nothing is recorded unless asked
+    assert window.bridge.pipeline.recorder is None  # nothing is recorded unless asked
     out = tmp_path / "rec.csv"
     window.start_recording(out)
     assert window.controls.record_button.isChecked()
-    qtbot.waitUntil(lambda: window.bridge.recorder.rows >= 5, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.bridge.pipeline.recorder.rows >= 5, timeout=TIMEOUT_MS)
 
     # Read while recording: every row written so far is already on disk, whole.
     with open(out, newline="", encoding="utf-8") as f:
@@ -233,8 +233,9 @@ def test_snapshot_saves_the_window_as_png(qtbot: QtBot, make_window, tmp_path: P
 def test_a_recording_that_cannot_be_written_is_one_clear_message(qtbot: QtBot, make_window) -> None:
     window = make_window()
     window.start_recording(Path("/dev/full"))
-    assert "Cannot record to /dev/full" in window.banner.text("recording")
-    assert window.bridge.recorder is None and not window.controls.record_button.isChecked()
+    qtbot.waitUntil(lambda: "Recording to /dev/full stopped" in window.banner.text("recording"), timeout=TIMEOUT_MS)
+    assert "No space left on device" in window.banner.text("recording")
+    assert window.bridge.pipeline.recorder is None and not window.controls.record_button.isChecked()
     _wait_for_classified_face(qtbot, window)  # and the video goes on
 
 
@@ -310,3 +311,127 @@ def test_the_keys_work(qtbot: QtBot, weights_dir: Path) -> None:
     qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: not _worker_threads(), timeout=TIMEOUT_MS)
+
+
+# -- quitting, source states and a full disk (issue 25: 6, 10, 11) ---------------------------------------------
+
+
+def test_ctrl_q_and_the_platform_quit_shortcut_close_the_window(qtbot: QtBot, make_window) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QKeySequence
+
+    window = make_window()
+    _wait_for_result(qtbot, window)
+    shortcuts = {s.toString() for s in window.quit_action.shortcuts()}
+    assert "Ctrl+Q" in shortcuts
+    assert {s.toString() for s in QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)} <= shortcuts
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: not _worker_threads(), timeout=2000)
+
+
+def _state(window: MainWindow) -> str:
+    """The source's state as the status bar and the empty video panel both say it."""
+    assert window.video.placeholder == window.status.source.text()
+    return window.status.source.text()
+
+
+def test_every_source_state_says_what_it_is_and_a_failed_source_offers_the_others(
+        qtbot: QtBot, make_window, face_video: Path, tmp_path: Path) -> None:
+    window = make_window(source=None)
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
+        pass
+    assert _state(window) == "No camera found"
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 4096)
+    window.open_source(str(broken))
+    assert _state(window) == f"Opening {broken}…"
+    qtbot.waitUntil(lambda: _state(window).startswith("Failed: "), timeout=TIMEOUT_MS)
+    assert "broken.mp4: not a video" in _state(window)
+    buttons = {b.text() for b in window.banner.findChildren(type(window.controls.record_button)) if b.isVisible()}
+    assert {"Find cameras", "Open video file…", "Start demo"} <= buttons
+
+    window.open_source("demo")
+    qtbot.waitUntil(lambda: _state(window) == "Demo (astronaut): running", timeout=TIMEOUT_MS)
+    window.set_paused(True)
+    assert _state(window) == "Demo (astronaut): paused" and window.controls.pause_button.isChecked()
+    time.sleep(0.3)  # let a frame already on its way arrive
+    frames = window.bridge.pipeline.stats.frames_captured
+    time.sleep(0.5)
+    assert window.bridge.pipeline.stats.frames_captured == frames  # held
+    window.set_paused(False)
+    assert _state(window) == "Demo (astronaut): running"
+    _wait_for_result(qtbot, window, lambda r: r.frame.index > 0)
+
+    window.open_source(str(face_video))
+    qtbot.waitUntil(lambda: _state(window).startswith("End of astronaut.avi"), timeout=TIMEOUT_MS)
+
+
+def test_a_full_disk_while_recording_keeps_the_rows_whole_and_the_video_going(qtbot: QtBot, make_window) -> None:
+    from fault_files import FullDisk
+
+    window = make_window()
+    _wait_for_result(qtbot, window)
+    disk = FullDisk(room=700)
+    window.start_recording(Path("full.csv"), open_file=lambda path, overwrite: disk)
+    qtbot.waitUntil(lambda: "No space left on device" in window.banner.text("recording"), timeout=TIMEOUT_MS)
+    assert window.banner.text("recording").startswith("Recording to full.csv stopped after")
+    assert window.bridge.pipeline.recorder is None and not window.controls.record_button.isChecked()
+    text = disk.kept.decode("utf-8")
+    table = list(csv.reader(text.splitlines()))
+    assert text.endswith("\n") and all(len(row) == len(table[0]) for row in table) and len(table) > 1
+    seen = _wait_for_classified_face(qtbot, window)
+    _wait_for_result(qtbot, window, lambda r: r.frame.index > seen.frame.index)  # and the video goes on
+
+
+def test_the_window_records_the_same_columns_and_rows_as_headless(qtbot: QtBot, make_window, face_video: Path,
+                                                                  weights_dir: Path, tmp_path: Path) -> None:
+    from fer_desktop.export import CSV_COLUMNS
+    from fer_desktop.headless import run_headless
+    from fer_desktop.inference import load_classifier
+
+    window = make_window()
+    _wait_for_classified_face(qtbot, window)
+    window.open_source(str(face_video))
+    _wait_for_result(qtbot, window, lambda r: r.frame.source_id == window._source_id)  # the demo's are all in
+    window.start_recording(tmp_path / "window.csv")
+    qtbot.waitUntil(lambda: _state(window).startswith("End of"), timeout=TIMEOUT_MS)
+    window.stop_recording()
+    run_headless(str(face_video), load_classifier("squeezenet", "cpu", weights_dir), tmp_path / "headless.csv")
+
+    def read(name: str) -> tuple[list[str], dict[str, list[str]]]:
+        with open(tmp_path / name, newline="", encoding="utf-8") as f:
+            header, *body = list(csv.reader(f))
+        return header, {row[1]: row for row in body}
+
+    window_header, window_rows = read("window.csv")
+    headless_header, headless_rows = read("headless.csv")
+    assert tuple(window_header) == tuple(headless_header) == CSV_COLUMNS
+    shared = set(window_rows) & set(headless_rows)
+    assert shared  # the window may drop frames under load, never invent them
+    assert set(window_rows) <= set(headless_rows)
+    for frame in shared:  # the same time, box and model for the same frame (track ids count on across sources)
+        same = [0, 1, 3, 4, 5, 6, -1]
+        assert [window_rows[frame][i] for i in same] == [headless_rows[frame][i] for i in same]
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_ctrl_c_in_the_terminal_closes_the_window(weights_dir: Path) -> None:
+    import signal
+    import subprocess
+
+    from test_faults import _spawn, _wait_for_handler
+
+    process = _spawn(["--source", "demo", "--weights", str(weights_dir), "--model", "squeezenet", "--device", "cpu"])
+    _wait_for_handler(process, signal.SIGHUP)  # the window's own: main alone handles only SIGINT
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert "Traceback" not in err, err
+    assert process.returncode == 130

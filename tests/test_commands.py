@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from fer_desktop.cli import EXIT_DONE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10; pytest brings tomli there
@@ -20,7 +22,6 @@ except ModuleNotFoundError:  # Python 3.10; pytest brings tomli there
 
 import trainer.train
 from fer_desktop import __version__
-from fer_desktop.command_line import EXIT_DONE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]

@@ -17,8 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_desktop.cli import add_data, add_json, shared_flags
-from fer_desktop.command_line import EXIT_INTERRUPTED, add_version_flag
+from fer_desktop.cli import EXIT_INTERRUPTED, add_data, add_json, add_version_flag, shared_flags
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.export.files import write_json
 from fer_desktop.faces import FaceDetector, crop_faces

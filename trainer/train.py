@@ -26,8 +26,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from fer_desktop.cli import DATA_HELP, DEVICE_HELP, DEVICES
-from fer_desktop.command_line import EXIT_INTERRUPTED, add_version_flag
+from fer_desktop.cli import DATA_HELP, DEVICES, DEVICE_HELP, EXIT_INTERRUPTED, add_version_flag
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.export.files import replace_atomically
 from fer_desktop.inference import resolve_device

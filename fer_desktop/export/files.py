@@ -1,31 +1,49 @@
-"""Writing files so that a crash never leaves one half-written."""
+"""Writing files so that a crash never leaves one half-written: the one place every atomic write goes through."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+PARTIAL_MARK = ".partial-"  # in the name of every temporary file this module makes
+
 
 @contextmanager
 def replace_atomically(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (same suffix); it replaces ``path`` only if the block succeeds."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    """Yield a new temporary path beside ``path`` (same suffix); it replaces ``path`` only if the block succeeds.
+
+    The temporary name is unique, so two writers of one file never mix their
+    bytes; it is created empty with the user's umask (not ``mkstemp``'s 0600),
+    so the result has the permissions any other tool would give it; and its
+    content reaches the disk before the rename, so a power cut leaves the old
+    file or the new one, never an empty one.
+    """
+    tmp = _new_partial_file(Path(path))
     try:
         yield tmp
+        _sync(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
+def write_bytes_atomically(path: Path, data: bytes) -> None:
     with replace_atomically(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.write_bytes(data)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    write_text_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
 def timestamped_path(folder: Path, prefix: str, suffix: str, now: datetime | None = None) -> Path:
@@ -37,3 +55,25 @@ def timestamped_path(folder: Path, prefix: str, suffix: str, now: datetime | Non
         path = Path(folder) / f"{prefix}-{stamp}-{n}{suffix}"
         n += 1
     return path
+
+
+def try_creating_in(folder: Path) -> None:
+    """Create and remove a file in ``folder``; raises ``OSError`` where it cannot be written.
+
+    Trying is the only honest test: ``os.access`` says yes to root on a read-only mount.
+    """
+    _new_partial_file(Path(folder) / "write-test").unlink()
+
+
+def _new_partial_file(path: Path) -> Path:
+    tmp = path.with_name(f".{path.stem}{PARTIAL_MARK}{secrets.token_hex(4)}{path.suffix}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return tmp
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

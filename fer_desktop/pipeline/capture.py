@@ -12,6 +12,9 @@ from fer_desktop.pipeline.sources import FrameSource, SourceError, open_source
 from fer_desktop.pipeline.stats import PipelineStats
 
 SourceOpener = Callable[[], FrameSource]
+# Containers without an index estimate their frame count from duration x rate; a file that decodes this many
+# frames fewer than it claims is still whole.
+FRAME_COUNT_SLACK = 2
 
 
 class CaptureWorker(threading.Thread):
@@ -40,19 +43,30 @@ class CaptureWorker(threading.Thread):
         self._on_opened, self._on_frame = on_opened, on_frame
         self._paced, self._max_frames = paced, max_frames
         self._stopping = threading.Event()
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
         self.frames_read = 0
+        self._ended_early = False
 
     def stop(self) -> None:
         """Ask the worker to finish; ``join()`` waits for it."""
         self._stopping.set()
+        self._running.set()
         self._slot.wake()
 
+    def pause(self, paused: bool) -> None:
+        """Hold the source at the current frame (a file or the demo waits; a camera's frames are skipped)."""
+        if paused:
+            self._running.clear()
+        else:
+            self._running.set()
+
     def run(self) -> None:
-        name, error = self._label, None
+        name, error, expected = self._label, None, None
         source: FrameSource | None = None
         try:
             source = self._open()
-            name = source.name
+            name, expected = source.name, source.frame_count
             self._on_opened(SourceInfo(self.source_id, source.name, source.fps, source.frame_count, source.live))
             self._read_all(source)
         except SourceError as e:
@@ -62,15 +76,25 @@ class CaptureWorker(threading.Thread):
         finally:
             if source is not None:
                 source.close()
-            self._slot.put(SourceEnd(self.source_id, name, self.frames_read, error), self._stopping)
+            end = SourceEnd(self.source_id, name, self.frames_read, error, expected, self._ended_early)
+            self._slot.put(end, self._stopping)
 
     def _read_all(self, source: FrameSource) -> None:
         t_open = time.perf_counter()
         pace = 1.0 / source.fps if self._paced and not source.live else 0.0
         while not self._stopping.is_set() and (self._max_frames is None or self.frames_read < self._max_frames):
+            if not self._running.is_set():
+                t_pause = time.perf_counter()
+                self._running.wait()
+                if pace:
+                    t_open += time.perf_counter() - t_pause  # a paused file goes on from where it stopped
+                if self._stopping.is_set():
+                    break
             t_read = time.perf_counter()
             image = source.read()
             if image is None:
+                count = source.frame_count
+                self._ended_early = count is not None and self.frames_read + FRAME_COUNT_SLACK < count
                 break
             t = time.perf_counter()
             index = self.frames_read

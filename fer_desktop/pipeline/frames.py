@@ -90,3 +90,5 @@ class SourceEnd:
     name: str
     frames: int  # how many frames it delivered
     error: str | None = None  # None for a normal end (end of file, asked to stop)
+    frames_expected: int | None = None  # what the file's container claims, None for live sources and the demo
+    ended_early: bool = False  # the file stopped decoding well before frames_expected: truncated or corrupt

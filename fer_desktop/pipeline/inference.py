@@ -48,7 +48,7 @@ class InferenceWorker(threading.Thread):
                 try:
                     result = self._analyzer.analyze(item)
                     self._stats.add_result(result)
-                    self._on_result(result)  # a recorder writes here: a full disk lands below too
+                    self._on_result(result)  # the recorder writes here and reports its own write errors
                 except Exception as e:  # one bad frame, model call or write must not end the live view
                     message = f"{type(e).__name__}: {e}"
                     if message != last_error:  # once per fault, not once per frame

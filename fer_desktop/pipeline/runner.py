@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fer_desktop.faces import FaceDetector
 from fer_desktop.pipeline.analyzer import MAX_FACES, Classifier, Detector, FrameAnalyzer
@@ -14,6 +15,9 @@ from fer_desktop.pipeline.inference import InferenceWorker
 from fer_desktop.pipeline.slot import LatestSlot
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
 from fer_desktop.pipeline.stats import PipelineStats
+
+if TYPE_CHECKING:
+    from fer_desktop.export.recorder import Recorder
 
 STOP_TIMEOUT_S = 1.0  # for all workers together; a window closes within 2 s
 
@@ -54,13 +58,14 @@ class Pipeline:
         self.every_frame = every_frame
         self.stats = PipelineStats()
         self.analyzer = FrameAnalyzer(detector_factory, smoothing, max_faces)
+        # Set from any thread; the workers hand it every source event and result before the callbacks.
+        self.recorder: Recorder | None = None
         self._slot: LatestSlot = LatestSlot(drop=not every_frame)
         self._capture: CaptureWorker | None = None
         self._retiring: list[CaptureWorker] = []  # asked to stop, maybe not finished yet
         self._source_id = 0
         self._inference = InferenceWorker(
-            self._slot, self.analyzer, self.stats,
-            self.callbacks.on_result, self.callbacks.on_end, self.callbacks.on_error,
+            self._slot, self.analyzer, self.stats, self._result, self._end, self.callbacks.on_error,
         )
         self._inference.start()
 
@@ -83,12 +88,16 @@ class Pipeline:
         self.close_source()
         self._source_id += 1
         self._capture = CaptureWorker(
-            source, self._source_id, self._slot, self.stats,
-            self.callbacks.on_opened, self.callbacks.on_frame,
+            source, self._source_id, self._slot, self.stats, self._opened, self.callbacks.on_frame,
             paced=not self.every_frame, max_frames=max_frames,
         )
         self._capture.start()
         return self._source_id
+
+    def pause(self, paused: bool) -> None:
+        """Hold the current source where it is, or let it go on."""
+        if self._capture is not None:
+            self._capture.pause(paused)
 
     def close_source(self) -> None:
         """Ask the current capture worker to stop; ``stop()`` joins it."""
@@ -105,6 +114,21 @@ class Pipeline:
         deadline = time.perf_counter() + timeout
         for worker in (*self._retiring, self._inference):
             worker.join(max(0.0, deadline - time.perf_counter()))
+
+    def _opened(self, info: SourceInfo) -> None:
+        if (recorder := self.recorder) is not None:
+            recorder.source_opened(info)
+        self.callbacks.on_opened(info)
+
+    def _result(self, result: FrameResult) -> None:
+        if (recorder := self.recorder) is not None:
+            recorder.add(result)
+        self.callbacks.on_result(result)
+
+    def _end(self, end: SourceEnd) -> None:
+        if (recorder := self.recorder) is not None:
+            recorder.source_ended(end)
+        self.callbacks.on_end(end)
 
     @property
     def alive(self) -> bool:

@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from fer_desktop.export import CsvRecorder
 from fer_desktop.pipeline import Frame, FrameResult, Pipeline, PipelineCallbacks
 from fer_desktop.pipeline.background import LatestRequestWorker
 from fer_desktop.pipeline.slot import LatestSlot
@@ -36,14 +35,12 @@ class PipelineBridge(QObject):
     source_opened = Signal(object)  # SourceInfo
     source_ended = Signal(object)  # SourceEnd
     failed = Signal(str)
-    recording_failed = Signal(str)  # the recorder could not write and was closed
+    recording_failed = Signal(str)  # emitted by the pipeline's recorder: it could not write and stopped
 
     def __init__(self, parent: QObject | None = None, **pipeline_options: Any) -> None:
         super().__init__(parent)
         self._frames: LatestSlot[tuple[Frame, QImage]] = LatestSlot(drop=True)
         self._results: LatestSlot[tuple[FrameResult, QImage | None]] = LatestSlot(drop=True)
-        # Written by the inference thread, before the result reaches the GUI.
-        self.recorder: CsvRecorder | None = None
         # The video panel's size in device pixels, set by the GUI thread: frames are scaled to it here.
         self.display_box: tuple[int, int] | None = None
         self._dropped_seen, self._raw_frames_until = 0, 0.0  # written by the capture thread only
@@ -71,14 +68,6 @@ class PipelineBridge(QObject):
             self.frame_ready.emit()
 
     def _on_result(self, result: FrameResult) -> None:
-        recorder = self.recorder
-        if recorder is not None:
-            try:
-                recorder.write(result)
-            except OSError as e:
-                self.recorder = None
-                recorder.close()
-                self.recording_failed.emit(f"Recording to {recorder.path} stopped: {e.strerror or e}")
         image = None if time.perf_counter() < self._raw_frames_until else self._display(result.frame)
         if not self._results.put((result, image)):
             self.result_ready.emit()

@@ -13,7 +13,7 @@ from fer_desktop.pipeline.sources import DEMO
 from fer_desktop.ui.palette import MODEL_LABELS
 
 # The window's keys (the README lists them): what each does, by the control it acts on.
-KEYS = {"file": "Ctrl+O", "cameras": "F5", "demo": "Ctrl+D", "record": "Ctrl+R", "snapshot": "Ctrl+S", "quit": "Ctrl+Q"}
+KEYS = {"file": "Ctrl+O", "cameras": "F5", "demo": "Ctrl+D", "record": "Ctrl+R", "snapshot": "Ctrl+S", "quit": "Ctrl+Q"}  # quit: the window's action
 
 
 class ControlBar(QToolBar):
@@ -23,10 +23,10 @@ class ControlBar(QToolBar):
     file_requested = Signal()
     url_requested = Signal()
     cameras_requested = Signal()
-    quit_requested = Signal()
     model_chosen = Signal(str)
     smoothing_changed = Signal(float)
     record_toggled = Signal(bool)
+    pause_toggled = Signal(bool)
     snapshot_requested = Signal()
 
     def __init__(self, smoothing: float, parent: QWidget | None = None) -> None:
@@ -47,6 +47,10 @@ class ControlBar(QToolBar):
         self.smoothing_box.setValue(smoothing)
         self.smoothing_box.setToolTip("weight each face keeps from its previous frames: 0 shows every frame's own "
                                       "output, higher is steadier but slower to follow a change")
+        self.pause_button = QPushButton("Pause", self)
+        self.pause_button.setCheckable(True)
+        self.pause_button.setShortcut("Space")
+        self.pause_button.setToolTip("hold the video at the current frame (Space)")
         self.record_button = QPushButton("● Record", self)
         self.record_button.setCheckable(True)
         self.record_button.setToolTip("write one CSV row per face per processed frame")
@@ -54,7 +58,7 @@ class ControlBar(QToolBar):
         self.snapshot_button.setToolTip("save the window as a PNG")
 
         groups = [
-            ("Source", [self.source_box, self.file_button, self.url_button, self.cameras_button]),
+            ("Source", [self.source_box, self.file_button, self.url_button, self.cameras_button, self.pause_button]),
             ("Model", [self.model_box]),
             ("Smoothing", [self.smoothing_box]),
             (None, [self.record_button, self.snapshot_button]),
@@ -77,10 +81,10 @@ class ControlBar(QToolBar):
             QShortcut(QKeySequence(KEYS[name]), self, button.click)
             button.setToolTip(f"{button.toolTip() or button.text()} ({KEYS[name]})")
         QShortcut(QKeySequence(KEYS["demo"]), self, lambda: self.source_chosen.emit(DEMO))
-        QShortcut(QKeySequence(KEYS["quit"]), self, self.quit_requested.emit)
         self.model_box.activated.connect(lambda i: self.model_chosen.emit(self.model_box.itemData(i)))
         self.smoothing_box.valueChanged.connect(self.smoothing_changed)
         self.record_button.toggled.connect(self.record_toggled)
+        self.pause_button.toggled.connect(self.pause_toggled)
         self.snapshot_button.clicked.connect(self.snapshot_requested)
 
     def show_cameras(self, cameras: list[int]) -> None:
@@ -108,6 +112,13 @@ class ControlBar(QToolBar):
         self.model_box.setCurrentIndex(self.model_box.findData(name))
 
     def show_recording(self, on: bool) -> None:
-        self.record_button.blockSignals(True)
-        self.record_button.setChecked(on)
-        self.record_button.blockSignals(False)
+        _set_checked(self.record_button, on)
+
+    def show_paused(self, paused: bool) -> None:
+        _set_checked(self.pause_button, paused)
+
+
+def _set_checked(button: QPushButton, on: bool) -> None:
+    button.blockSignals(True)
+    button.setChecked(on)
+    button.blockSignals(False)

@@ -15,6 +15,9 @@ STAGE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+SOURCE_WIDTH = 320  # pixels at most for the source's state
+
+
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f} ms"
 
@@ -32,9 +35,14 @@ class PipelineStatusBar(QStatusBar):
         self.dropped = QLabel()
         self.dropped.setToolTip("captured frames never analysed because a newer frame replaced them (the newest frame wins)")
         self.engine = QLabel()
+        self.source = QLabel()
+        # What the source is doing: opening, running, paused, failed or ended. A long file name is cut,
+        # never allowed to widen the window.
+        self.source.setMinimumWidth(1)
+        self.source.setMaximumWidth(SOURCE_WIDTH)
         self.recording = QLabel()
         self.recording.hide()
-        for label in (self.recording, self.rates, self.latency, self.dropped, self.engine):
+        for label in (self.recording, self.source, self.rates, self.latency, self.dropped, self.engine):
             label.setStyleSheet("padding: 0 6px; border-left: 1px solid #bdbdbd")
             self.addPermanentWidget(label)
         self.recording.setStyleSheet("padding: 0 6px; color: #c62828; font-weight: bold")
@@ -46,6 +54,10 @@ class PipelineStatusBar(QStatusBar):
 
     def show_engine(self, device: str, model: str) -> None:
         self.engine.setText(f"{device} · {model}")
+
+    def show_source(self, text: str) -> None:
+        self.source.setText(text)
+        self.source.setToolTip(text)
 
     def show_recording(self, text: str) -> None:
         self.recording.setText(text)

@@ -6,7 +6,6 @@ and snapshots written by another; this thread only receives their signals.
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -14,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget,
 )
 
-from fer_desktop.export import CsvRecorder, save_png, timestamped_path
+from fer_desktop.export import Recorder, save_png, timestamped_path
 from fer_desktop.faces import FaceDetector
 from fer_desktop.inference import default_model_name, load_classifier, resolve_device
 from fer_desktop.pipeline import FaceResult, FrameResult, SourceEnd, SourceInfo, probe_cameras
@@ -27,10 +26,11 @@ from fer_desktop.pipeline.analyzer import Detector
 from fer_desktop.pipeline.capture import SourceOpener
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
 from fer_desktop.pipeline.sources import DEMO
+from fer_desktop.stop_signals import exit_code, stop_signals_call
 from fer_desktop.ui.banner import MessageBanner
 from fer_desktop.ui.bridge import BackgroundJob, PipelineBridge
 from fer_desktop.ui.charts import FaceBarsChart, ProbabilityChart
-from fer_desktop.ui.controls import ControlBar
+from fer_desktop.ui.controls import KEYS, ControlBar
 from fer_desktop.ui.images import to_bgr
 from fer_desktop.ui.palette import MODEL_LABELS
 from fer_desktop.ui.status import PipelineStatusBar
@@ -87,6 +87,8 @@ class MainWindow(QMainWindow):
         self._selected_id: int | None = None
         self._output_dir = Path.cwd()
         self._closed = False
+        self._source_name: str | None = None  # while the current source runs
+        self._source_failed = False
 
         self.bridge = PipelineBridge(self, detector_factory=detector_factory, smoothing=smoothing)
         self.loader = BackgroundJob(
@@ -97,6 +99,11 @@ class MainWindow(QMainWindow):
 
         self.controls = ControlBar(smoothing, self)
         self.addToolBar(self.controls)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcuts(_quit_shortcuts())
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_action.triggered.connect(self.close)
+        self.addAction(self.quit_action)
         self._build_panels()
         self.status = PipelineStatusBar(self)
         self.setStatusBar(self.status)
@@ -160,11 +167,11 @@ class MainWindow(QMainWindow):
         self.controls.file_requested.connect(self.choose_file)
         self.controls.url_requested.connect(self.choose_url)
         self.controls.cameras_requested.connect(self.refresh_cameras)
-        self.controls.quit_requested.connect(self.close)
         self.controls.model_chosen.connect(self.select_model)
         self.controls.smoothing_changed.connect(self._set_smoothing)
         self.controls.record_toggled.connect(self._record_toggled)
         self.controls.snapshot_requested.connect(self.choose_snapshot_file)
+        self.controls.pause_toggled.connect(self.set_paused)
         self.video.face_clicked.connect(self._select_face)
         self.video.resized.connect(lambda box: setattr(self.bridge, "display_box", box))
 
@@ -175,11 +182,28 @@ class MainWindow(QMainWindow):
         self._source_spec = spec if isinstance(spec, str) else None
         self._demo_for_no_camera = False
         self._source_id = self.bridge.pipeline.open(spec)
+        self._source_name, self._source_failed = None, False
         if self._source_spec is not None:
             self.controls.show_source(self._source_spec)
         self.banner.clear("source")
-        self.video.clear(f"Opening {self._source_spec or 'the source'}…")
+        self.controls.show_paused(False)
+        self._show_source_state(f"Opening {self._source_spec or 'the source'}…", clear_video=True)
         self._show_no_face()
+
+    def _show_source_state(self, text: str, clear_video: bool = False) -> None:
+        """The one line that says what the source is doing: opening, running, paused, failed or ended."""
+        self.status.show_source(text)
+        if clear_video:
+            self.video.clear(text)
+        else:
+            self.video.placeholder = text
+
+    def set_paused(self, paused: bool) -> None:
+        """Hold the source at its current frame, or go on; the last frame and its chart stay on screen."""
+        self.bridge.pipeline.pause(paused)
+        self.controls.show_paused(paused)
+        if self._source_name:
+            self._show_source_state(f"{self._source_name}: paused" if paused else f"{self._source_name}: running")
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a video file", str(self._output_dir), VIDEO_FILTER)
@@ -198,10 +222,13 @@ class MainWindow(QMainWindow):
 
     def _cameras_probed(self, cameras: list[int]) -> None:
         self.controls.show_cameras(cameras)
-        # At start-up, or while the demo stands in for a missing camera; otherwise a probe only refreshes the list.
-        if not self._source_id or self._demo_for_no_camera:
+        # At start-up, after a failure, or while the demo stands in for a missing camera; else only the list.
+        if not self._source_id or self._source_failed or self._demo_for_no_camera:
             if cameras:
                 self.open_source(str(cameras[0]))
+            elif self._source_failed:
+                self._show_source_state("No camera found", clear_video=True)
+                self._offer_other_sources("No camera found. Watch the built-in demo, or open a video file.", "info")
             else:
                 self._start_demo_for_no_camera()
         self.cameras_found.emit(cameras)
@@ -215,26 +242,38 @@ class MainWindow(QMainWindow):
         )
 
     def _offer_other_sources(self, text: str, kind: str = "error") -> None:
-        actions = [("Start demo", lambda: self.open_source(DEMO)), ("Open video file…", self.choose_file)]
+        actions = [("Start demo", lambda: self.open_source(DEMO)), ("Open video file…", self.choose_file),
+                   ("Find cameras", self.refresh_cameras)]
         self.banner.show_message("source", text, kind, actions)
 
     def _source_opened(self, info: SourceInfo) -> None:
         if info.source_id == self._source_id:
+            self._source_name = info.name
             self.setWindowTitle(f"fer-desktop: {info.name}")
-            self.video.placeholder = f"{info.name}: waiting for frames"
+            self._show_source_state(f"{info.name}: running")
 
     def _source_ended(self, end: SourceEnd) -> None:
         if end.source_id != self._source_id:
             return  # a source the user already left
+        self._source_name = None
+        self.controls.show_paused(False)
         if end.error:
+            self._source_failed = True
+            self._show_source_state(f"Failed: {end.error}")
             self._offer_other_sources(end.error)
+            return
+        if end.ended_early:
+            text = (f"{end.name} ended early: {end.frames} frames decoded of the {end.frames_expected} "
+                    f"its container claims (the file is truncated or corrupt).")
         else:
-            spec = self._source_spec
-            again = [("Play again", lambda: self.open_source(spec))] if spec else []
-            self.banner.show_message(
-                "source", f"End of {end.name} ({end.frames} frames).", "info",
-                [*again, ("Start demo", lambda: self.open_source(DEMO)), ("Open video file…", self.choose_file)],
-            )
+            text = f"End of {end.name} ({end.frames} frames)."
+        self._show_source_state(text)
+        spec = self._source_spec
+        again = [("Play again", lambda: self.open_source(spec))] if spec else []
+        self.banner.show_message(
+            "source", text, "error" if end.ended_early else "info",
+            [*again, ("Start demo", lambda: self.open_source(DEMO)), ("Open video file…", self.choose_file)],
+        )
 
     # -- model ----------------------------------------------------------------------------
 
@@ -323,8 +362,8 @@ class MainWindow(QMainWindow):
 
     def _refresh_status(self) -> None:
         self.status.show_stats(self.bridge.pipeline.stats.snapshot())
-        recorder = self.bridge.recorder
-        self.status.show_recording("" if recorder is None else f"● REC {recorder.rows} rows → {recorder.path.name}")
+        recorder = self.bridge.pipeline.recorder
+        self.status.show_recording("" if recorder is None else f"● REC {recorder.rows} rows → {recorder.csv_path.name}")
 
     # -- recording and snapshots ----------------------------------------------------------
 
@@ -339,26 +378,25 @@ class MainWindow(QMainWindow):
         else:
             self.controls.show_recording(False)
 
-    def start_recording(self, path: Path) -> None:
-        """From now on every processed frame adds one row per face to ``path``."""
+    def start_recording(self, path: Path, open_file: Callable | None = None) -> None:
+        """From now on every processed frame adds one row per face to ``path`` (the file dialog has
+        asked before replacing a file). The pipeline's recorder creates the file with the next result, in
+        its thread, and a failure comes back as ``recording_failed``."""
         self.stop_recording()
-        try:
-            recorder = CsvRecorder(path)
-        except OSError as e:
-            self.banner.show_message("recording", f"Cannot record to {path}: {e.strerror or e}")
-            self.controls.show_recording(False)
-            return
+        options = {} if open_file is None else {"open_file": open_file}
+        recorder = Recorder(path, overwrite=True, on_failure=self.bridge.recording_failed.emit, **options)
         self._output_dir = Path(path).parent
         self.banner.clear("recording")
-        self.bridge.recorder = recorder
+        self.bridge.pipeline.recorder = recorder
         self.controls.show_recording(True)
         self._refresh_status()
 
     def stop_recording(self) -> None:
-        recorder, self.bridge.recorder = self.bridge.recorder, None
+        recorder, self.bridge.pipeline.recorder = self.bridge.pipeline.recorder, None
         if recorder is not None:
             recorder.close()
-            self.status.showMessage(f"Recorded {recorder.rows} rows to {recorder.path}", 10_000)
+            if not recorder.summary.recording_error:
+                self.status.showMessage(f"Recorded {recorder.rows} rows to {recorder.csv_path}", 10_000)
         self.controls.show_recording(False)
         self.status.show_recording("")
 
@@ -414,12 +452,25 @@ def run_window(
     window = MainWindow(source, model, device, weights_dir, smoothing, backend=backend)
     window.resize(1280, 760)
     window.show()
-    signal.signal(signal.SIGINT, lambda *_: window.close())
     # Python runs signal handlers only between bytecodes; a idle timer lets it in while Qt waits.
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
     wake.start(200)
-    return app.exec()
+    received: list[int] = []
+
+    def stop(signum: int, _: object) -> None:
+        received.append(signum)
+        window.close()
+
+    with stop_signals_call(stop):  # Ctrl-C in the terminal, the terminal closed, or a kill: close cleanly
+        code = app.exec()
+    return exit_code(received[0]) if received else code
+
+
+def _quit_shortcuts() -> list[QKeySequence]:
+    """The platform's Quit shortcut (Cmd+Q on macOS; none on Windows, where Alt+F4 closes) and Ctrl+Q everywhere."""
+    shortcuts = [*QKeySequence.keyBindings(QKeySequence.StandardKey.Quit), QKeySequence(KEYS["quit"])]
+    return list({s.toString(): s for s in shortcuts}.values())
 
 
 def _size(image: np.ndarray) -> tuple[int, int]:

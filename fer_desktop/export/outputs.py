@@ -1,0 +1,61 @@
+"""Checks on output paths, made before anything is opened: an input is never written, an output never clobbered."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from fer_desktop.export.files import try_creating_in
+
+OVERWRITE_FLAG = "--overwrite"
+
+
+class OutputError(ValueError):
+    """An output path that cannot or must not be written; the message names the flag and what to do."""
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same inode when both exist (hard links, case-insensitive
+    file systems), else the same resolved path (symbolic links, ``./`` and ``..``)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(Path(a).resolve()) == os.path.normcase(Path(b).resolve())
+
+
+def check_outputs(outputs: Sequence[tuple[str, Path]], inputs: Sequence[tuple[str, Path]] = (),
+                  overwrite: bool = False) -> None:
+    """Raise ``OutputError`` unless every ``(flag, path)`` output can be written without harm.
+
+    Refused: an output that is one of the ``inputs``, two outputs that are one
+    file, a folder, an existing file (unless ``overwrite``), and a folder that
+    is missing or cannot be written (tried by creating a file there, which
+    works for every user, root included).
+    """
+    for n, (flag, path) in enumerate(outputs):
+        for input_flag, source in inputs:
+            if same_file(path, source):
+                raise OutputError(f"{flag} {path} is the {input_flag} file itself; writing it would destroy "
+                                  f"the input, so choose another output name")
+        for other_flag, other in outputs[:n]:
+            if same_file(path, other):
+                raise OutputError(f"{other_flag} and {flag} are the same file ({path}); give each its own name")
+        if path.is_dir():
+            raise OutputError(f"{flag} {path} is a folder; give a file name inside it")
+        if path.exists() and not overwrite:
+            raise OutputError(f"{flag} {path} already exists and is never overwritten without {OVERWRITE_FLAG}; "
+                              f"add {OVERWRITE_FLAG} or choose another name")
+        _check_folder(flag, path)
+
+
+def _check_folder(flag: str, path: Path) -> None:
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "does not exist" if not folder.exists() else "is not a folder"
+        raise OutputError(f"{flag} {path}: the folder {folder} {problem}; create it or choose another path")
+    try:
+        try_creating_in(folder)
+    except OSError as e:
+        raise OutputError(f"{flag} {path}: the folder {folder} cannot be written ({e.strerror or e}); "
+                          f"choose another path") from None
