@@ -222,10 +222,11 @@ def test_snapshot_saves_the_window_as_png(qtbot: QtBot, make_window, tmp_path: P
     window = make_window()
     _wait_for_classified_face(qtbot, window)
     path = tmp_path / "shot.png"
+    width, height = window.width(), window.height()  # the status text may widen the window afterwards
     with qtbot.waitSignal(window.snapshot_saved, timeout=TIMEOUT_MS):
         window.save_snapshot(path)
     image = cv2.imread(str(path))
-    assert image is not None and image.shape[1] == window.width() and image.shape[0] == window.height()
+    assert image is not None and image.shape[1] == width and image.shape[0] == height
     assert not list(tmp_path.glob("*partial*"))
 
 
@@ -342,7 +343,7 @@ def test_every_source_state_says_what_it_is_and_a_failed_source_offers_the_other
     window = make_window(source=None)
     with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
         pass
-    assert _state(window) == "No camera found"
+    assert _state(window) in ("Opening demo…", "Demo (astronaut): running")  # no camera: the demo stands in
 
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00" * 4096)
