@@ -12,13 +12,8 @@ from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, MAX_SMOOTHING
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fer-desktop",
-        description="Real-time facial expression recognition from a camera, a video file, a stream or the demo.",
-    )
-    parser.add_argument("--source", help="camera index (0), video file, stream URL or 'demo'; "
-                        "the window defaults to the first camera that opens")
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model, --device, --backend, --weights and --smoothing: alike in every command that analyses video."""
     parser.add_argument("--model", choices=MODEL_NAMES,
                         help="default: ensemble on a GPU, squeezenet on a CPU")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
@@ -29,6 +24,28 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"folder of the weights files (default: {DEFAULT_WEIGHTS_DIR})")
     parser.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING,
                         help=f"weight kept from the previous frames, 0 to {MAX_SMOOTHING} (default: %(default)s)")
+
+
+def resolve_model_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, str]:
+    """The model and device the arguments of ``add_model_arguments`` ask for; a usage error when they cannot be."""
+    if not 0.0 <= args.smoothing <= MAX_SMOOTHING:
+        parser.error(f"--smoothing must lie in [0, {MAX_SMOOTHING}]")
+    try:
+        device = resolve_device(args.device)
+        resolve_backend(device, args.backend)
+    except ValueError as e:
+        parser.error(str(e))
+    return args.model or default_model_name(device, args.weights), device
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fer-desktop",
+        description="Real-time facial expression recognition from a camera, a video file, a stream or the demo.",
+    )
+    parser.add_argument("--source", help="camera index (0), video file, stream URL or 'demo'; "
+                        "the window defaults to the first camera that opens")
+    add_model_arguments(parser)
     headless = parser.add_argument_group("headless mode (no window; every frame is processed)")
     headless.add_argument("--headless", action="store_true", help="run without a window; needs --source")
     headless.add_argument("--csv", type=Path, metavar="OUT.csv", help="one row per face per frame")
@@ -40,14 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not 0.0 <= args.smoothing <= MAX_SMOOTHING:
-        parser.error(f"--smoothing must lie in [0, {MAX_SMOOTHING}]")
-    try:
-        device = resolve_device(args.device)
-        resolve_backend(device, args.backend)
-    except ValueError as e:
-        parser.error(str(e))
-    model = args.model or default_model_name(device, args.weights)
+    model, device = resolve_model_arguments(parser, args)
     if args.headless:
         if not args.source:
             parser.error("--headless needs --source")
