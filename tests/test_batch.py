@@ -184,9 +184,9 @@ def test_a_worker_runs_its_model_on_one_thread(weights_dir: Path, monkeypatch: p
     threads = cv2.getNumThreads()
     settings = Settings("squeezenet", "cpu", "onnx", str(weights_dir), 0.5, "x")
     try:
-        classifier = task._worker_classifier(settings)
+        classifier = task.worker_classifier(settings)
         assert classifier.session.get_session_options().intra_op_num_threads == 1
-        assert cv2.getNumThreads() == 1 and task._worker_classifier(settings) is classifier  # loaded once
+        assert cv2.getNumThreads() == 1 and task.worker_classifier(settings) is classifier  # loaded once
     finally:
         task._loaded.clear()
         cv2.setNumThreads(threads)

@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 from typing import Any
 
-from fer_desktop.batch.task import Settings, VideoResult, analyse_video
+from fer_desktop.batch.task import Settings, VideoResult, analyse_video, worker_classifier
 
 POLL_S = 0.1
 WORKER_DIED = ("the worker process analysing it died (this video, or one analysed beside it, crashed it); "
@@ -55,7 +55,7 @@ def _one_pool(paths: Sequence[str], indices: list[int], settings: Settings, work
     started: set[int] = set()
     with _signals_ignored():  # the workers spawned here inherit SIG_IGN
         executor = ProcessPoolExecutor(min(workers, len(indices)), mp_context=context,
-                                       initializer=_start_worker, initargs=(messages, stopping))
+                                       initializer=_start_worker, initargs=(messages, stopping, settings))
         futures: dict[Future[VideoResult], int] = {executor.submit(_task, i, paths[i], settings): i for i in indices}
     pending = set(futures)
     lost: list[int] = []
@@ -91,7 +91,7 @@ def _one_pool(paths: Sequence[str], indices: list[int], settings: Settings, work
     return [i for i in lost if i not in started]
 
 
-def _start_worker(messages: Any, stopping: Any) -> None:
+def _start_worker(messages: Any, stopping: Any, settings: Settings) -> None:
     global _messages, _stopping
     _messages, _stopping = messages, stopping
     # MediaPipe's native log (a dozen lines per video) would bury the progress bar; a worker's
@@ -101,6 +101,11 @@ def _start_worker(messages: Any, stopping: Any) -> None:
     os.close(devnull)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        # Loaded here, where SIGTERM is ignored: a stop landing in an import breaks the module for good.
+        worker_classifier(settings)
+    except Exception:
+        pass  # each task will report it
     messages.put(("pid", os.getpid(), 0))
 
 
@@ -110,7 +115,9 @@ def _task(index: int, path: str, settings: Settings) -> VideoResult:
     try:
         if _stopping.is_set():
             return VideoResult("interrupted")
-        return analyse_video(path, settings, report=lambda n: _messages.put(("frames", index, n)))
+        result = analyse_video(path, settings, report=lambda n: _messages.put(("frames", index, n)))
+        # A failure while stopping is the stop's doing (an interrupted import or read), not the video's.
+        return VideoResult("interrupted") if result.status == "failed" and _stopping.is_set() else result
     except KeyboardInterrupt:
         return VideoResult("interrupted")
     finally:

@@ -137,11 +137,12 @@ def run_batch(videos: Sequence[Video], out_dir: Path, settings: Settings, dispat
             except OSError as e:
                 result = VideoResult("failed", error=f"its outputs cannot be written under {out_dir}: {e}")
         summary = result.summary if result.status == "done" else None
-        frames = summary["frames"] if summary else reported[i]
-        bar.total = bar.total - (expected[i] or 0) + frames  # the video now counts for the frames it had
-        expected[i] = frames
-        bar.update(frames - reported[i])
-        reported[i] = frames
+        if result.status != "interrupted":  # the video now counts for the frames it had
+            frames = summary["frames"] if summary else reported[i]
+            bar.total = bar.total - (expected[i] or 0) + frames
+            expected[i] = frames
+            bar.update(frames - reported[i])
+            reported[i] = frames
         record(video, result.status, summary=summary, error=result.error)
         index.save()
         counts[result.status] += 1

@@ -55,7 +55,7 @@ def analyse_video(path: str, settings: Settings, report: Callable[[int], None] |
     A KeyboardInterrupt (Ctrl-C, or SIGTERM where the pool maps it so) gives ``interrupted``.
     """
     try:
-        classifier = _worker_classifier(settings)
+        classifier = worker_classifier(settings)
         with tempfile.TemporaryDirectory(prefix="fer-batch-") as tmp:
             csv_path = Path(tmp) / "rows.csv"
             summary = _run_headless(path, classifier, csv_path, settings.smoothing, report)
@@ -93,7 +93,7 @@ def _run_headless(path: str, classifier: Classifier, csv_path: Path, smoothing: 
 _loaded: dict[Settings, Classifier] = {}
 
 
-def _worker_classifier(settings: Settings) -> Classifier:
+def worker_classifier(settings: Settings) -> Classifier:
     """The worker's model, loaded once per process and run on one thread: the processes share the cores."""
     if settings not in _loaded:
         pin_to_one_thread()
