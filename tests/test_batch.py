@@ -212,6 +212,15 @@ def test_bad_arguments_are_one_clear_usage_error(args: list[str], message: str, 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_cluster_address_where_nothing_answers_is_one_clear_error(clips: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("ray")
+    code = main([str(clips / "b.avi"), "--out", str(tmp_path / "out"), "--ray=127.0.0.1:1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--ray 127.0.0.1:1: nothing answers there" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_ray_gives_the_outputs_of_the_process_pool(clips: Path, weights_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("ray")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from fer_desktop.app import add_model_arguments, resolve_model_arguments
+from fer_desktop.batch.cluster import ClusterError, check_address
 from fer_desktop.batch.fingerprint import files_digest
 from fer_desktop.batch.inputs import VIDEO_SUFFIXES, InputError, find_videos
 from fer_desktop.batch.runner import Dispatch, Outcome, run_batch
@@ -69,12 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     from fer_desktop.weights import WeightsError
 
     try:
+        if args.ray:
+            check_address(args.ray)
         settings = checked_settings(model, device, args)
-    except (WeightsError, OSError, RuntimeError) as e:
+    except (ClusterError, WeightsError, OSError, RuntimeError) as e:
         print(f"fer-desktop-batch: {e}", file=sys.stderr)
         return 2
     try:
         outcome = run_batch(videos, args.out, settings, _dispatch(args, settings))
+    except ClusterError as e:
+        print(f"fer-desktop-batch: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         print(f"fer-desktop-batch: {e}", file=sys.stderr)
         return 1

@@ -10,11 +10,32 @@ nodes can read them (a shared path). Ray is an optional extra: ``pip install
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from collections.abc import Sequence
 
 from fer_desktop.batch.pool import POLL_S, OnDone
 from fer_desktop.batch.task import Settings, VideoResult, analyse_video
+
+
+REACH_TIMEOUT_S = 5.0
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot be reached; the message says what to check."""
+
+
+def check_address(address: str) -> None:
+    """Fail at once where nothing listens at ``host:port`` (Ray itself would retry for minutes)."""
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", or a form Ray checks itself
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S).close()
+    except OSError as e:
+        raise ClusterError(f"--ray {address}: nothing answers there ({e.strerror or e}); start the cluster's head "
+                           "(`ray start --head` prints its address) or check the address") from None
 
 
 def run_on_ray(paths: Sequence[str], settings: Settings, workers: int, address: str | None,
@@ -26,7 +47,10 @@ def run_on_ray(paths: Sequence[str], settings: Settings, workers: int, address: 
     if started_here:
         handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         if address:
-            ray.init(address=address, log_to_driver=False)
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except ConnectionError as e:
+                raise ClusterError(f"--ray {address}: {e}") from None
         else:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         for signum, handler in handlers.items():  # Ray's own would end the command without a clean stop
