@@ -50,9 +50,10 @@ class VideoResult:
 
 
 def analyse_video(path: str, settings: Settings, report: Callable[[int], None] | None = None) -> VideoResult:
-    """Every frame of ``path``; ``report(n)`` hears of frames as they are done. Never raises for a bad video.
+    """Every frame of ``path``; ``report(n)`` hears of frames as they are done (from the pipeline's thread).
 
-    A KeyboardInterrupt (Ctrl-C, or SIGTERM where the pool maps it so) gives ``interrupted``.
+    Never raises for a bad video: it gives ``failed`` and why. A KeyboardInterrupt
+    (Ctrl-C, or SIGTERM where the pool maps it so) gives ``interrupted``.
     """
     try:
         classifier = worker_classifier(settings)
@@ -82,12 +83,10 @@ def _run_headless(path: str, classifier: Classifier, csv_path: Path, smoothing: 
             report(pending[0])
             pending[0] = 0
 
-    try:
-        return run_headless(path, classifier, csv_path, smoothing=smoothing,
-                            on_result=counted if report is not None else None)
-    finally:
-        if report is not None and pending[0]:
-            report(pending[0])
+    # The last few frames go unreported: the command counts a video's frames from its summary when it ends,
+    # and a report from this (the main) thread could be cut in half by the pool's stop signal.
+    return run_headless(path, classifier, csv_path, smoothing=smoothing,
+                        on_result=counted if report is not None else None)
 
 
 _loaded: dict[Settings, Classifier] = {}
