@@ -17,7 +17,7 @@ import pytest
 
 from fer_desktop.batch import task
 from fer_desktop.batch.cli import main
-from fer_desktop.batch.index import BatchIndex
+from fer_desktop.batch.index import BatchIndex, only_writer
 from fer_desktop.batch.inputs import InputError, find_videos
 from fer_desktop.batch.runner import plan_batch
 from fer_desktop.batch.task import TIMING_FIELDS, Settings
@@ -210,6 +210,16 @@ def test_bad_arguments_are_one_clear_usage_error(args: list[str], message: str, 
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_one_batch_at_a_time_writes_into_a_folder(clips: Path, weights_dir: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    with only_writer(out):
+        code = main([str(clips / "b.avi"), "--out", str(out), *model_args(weights_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and "another fer-desktop-batch is writing there" in err
+    assert not (out / "index.json").exists()
 
 
 def test_a_cluster_address_where_nothing_answers_is_one_clear_error(clips: Path, tmp_path: Path,

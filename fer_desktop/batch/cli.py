@@ -11,6 +11,7 @@ from pathlib import Path
 from fer_desktop.app import add_model_arguments, resolve_model_arguments
 from fer_desktop.batch.cluster import ClusterError, check_address
 from fer_desktop.batch.fingerprint import files_digest
+from fer_desktop.batch.index import FolderBusyError
 from fer_desktop.batch.inputs import VIDEO_SUFFIXES, InputError, find_videos
 from fer_desktop.batch.runner import Dispatch, Outcome, run_batch
 from fer_desktop.batch.task import Settings
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         outcome = run_batch(videos, args.out, settings, _dispatch(args, settings))
-    except ClusterError as e:
+    except (ClusterError, FolderBusyError) as e:
         print(f"fer-desktop-batch: {e}", file=sys.stderr)
         return 2
     except OSError as e:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from fer_desktop.batch.fingerprint import Fingerprint
 from fer_desktop.export.files import replace_atomically
 
 INDEX_NAME = "index.json"
+LOCK_NAME = ".lock"
 FORMAT = 1
 
 
@@ -70,3 +73,26 @@ class BatchIndex:
         text = '{"format": %d, "videos": [\n%s\n]}\n' % (FORMAT, ",\n".join(lines))
         with replace_atomically(self.path) as tmp:
             tmp.write_text(text, encoding="utf-8")
+
+
+class FolderBusyError(RuntimeError):
+    pass
+
+
+@contextmanager
+def only_writer(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir`` for this command alone: two batches into one folder would do videos twice and race on
+    the index. The lock goes with the process, however it ends."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; one batch per folder is then up to the user
+        yield
+        return
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(out_dir) / LOCK_NAME, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusyError(f"--out {out_dir}: another fer-desktop-batch is writing there; wait for it "
+                                  "to end, or give another folder") from None
+        yield

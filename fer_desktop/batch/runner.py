@@ -22,7 +22,7 @@ import cv2
 from tqdm import tqdm
 
 from fer_desktop.batch.fingerprint import Fingerprint, files_digest, fingerprint
-from fer_desktop.batch.index import BatchIndex, csv_name, summary_name
+from fer_desktop.batch.index import BatchIndex, csv_name, only_writer, summary_name
 from fer_desktop.batch.inputs import Video
 from fer_desktop.batch.pool import OnDone, OnFrames
 from fer_desktop.batch.task import Settings, VideoResult
@@ -98,6 +98,12 @@ def run_batch(videos: Sequence[Video], out_dir: Path, settings: Settings, dispat
               progress: bool = True) -> Outcome:
     """Analyse what ``plan_batch`` leaves to do; SIGINT or SIGTERM stops it, every finished video kept."""
     out_dir = Path(out_dir)
+    with only_writer(out_dir):
+        return _run_batch(videos, out_dir, settings, dispatch, progress)
+
+
+def _run_batch(videos: Sequence[Video], out_dir: Path, settings: Settings, dispatch: Dispatch,
+               progress: bool) -> Outcome:
     identity = settings.identity()
     index = BatchIndex.load(out_dir)
     plan = plan_batch(videos, index, identity)
