@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {}
     for workers in args.workers:
         mine = [r for r in runs if r["workers"] == workers]
-        summary[workers] = {k: statistics.median(r[k] for r in mine)
+        summary[workers] = {k: round(statistics.median(r[k] for r in mine), 3)
                             for k in ("videos_per_min", "fps", "steady_videos_per_min", "steady_fps", "background_cores")}
     for workers, figures in summary.items():
         for rate in ("videos_per_min", "steady_videos_per_min"):
