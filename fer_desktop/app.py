@@ -16,28 +16,50 @@ from pathlib import Path
 from fer_desktop.stop_signals import exit_code, handling_stop_signals, interrupting_signal, signal_name
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from fer_desktop.app_arguments import positive_int, smoothing_weight
-    from fer_desktop.cli import add_version_flag, shared_flags
-    from fer_desktop.export import OVERWRITE_FLAG
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model, --device, --backend, --weights and --smoothing: alike in every command that analyses video."""
+    from fer_desktop.app_arguments import smoothing_weight
+    from fer_desktop.cli import add_device, add_weights
     from fer_desktop.inference import BACKENDS
     from fer_desktop.models import MODEL_NAMES, by_preference
     from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, MAX_SMOOTHING
 
+    parser.add_argument("--model", choices=MODEL_NAMES,
+                        help=f"default: {by_preference('cuda')[0].name} on a GPU, {by_preference('cpu')[0].name} on a CPU")
+    add_device(parser)
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="what runs the model: auto (ONNX Runtime on a CPU, PyTorch on a GPU), torch, onnx, or "
+                        "bf16 (PyTorch in bfloat16: fastest with many faces on CPUs with AMX)")
+    add_weights(parser)
+    parser.add_argument("--smoothing", type=smoothing_weight, default=DEFAULT_SMOOTHING,
+                        help=f"weight kept from the previous frames, 0 to {MAX_SMOOTHING} (default: %(default)s)")
+
+
+def resolve_model_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[str, str]:
+    """The model and device the arguments of ``add_model_arguments`` ask for; a usage error when they cannot be."""
+    from fer_desktop.inference import default_model_name, resolve_backend, resolve_device
+
+    try:
+        device = resolve_device(args.device)
+        resolve_backend(device, args.backend)
+    except ValueError as e:
+        parser.error(str(e))
+    return args.model or default_model_name(device, args.weights), device
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from fer_desktop.app_arguments import positive_int
+    from fer_desktop.cli import add_version_flag
+    from fer_desktop.export import OVERWRITE_FLAG
+
     parser = argparse.ArgumentParser(
-        prog="fer-desktop", parents=[shared_flags("device", "weights")],
+        prog="fer-desktop",
         description="Real-time facial expression recognition from a camera, a video file, a stream or the demo.",
     )
     add_version_flag(parser)
     parser.add_argument("--source", help="camera index (0), video file, stream URL or 'demo'; "
                         "the window defaults to the first camera that opens")
-    parser.add_argument("--model", choices=MODEL_NAMES,
-                        help=f"default: {by_preference('cuda')[0].name} on a GPU, {by_preference('cpu')[0].name} on a CPU")
-    parser.add_argument("--backend", default="auto", choices=BACKENDS,
-                        help="what runs the model: auto (ONNX Runtime on a CPU, PyTorch on a GPU), torch, onnx, or "
-                        "bf16 (PyTorch in bfloat16: fastest with many faces on CPUs with AMX)")
-    parser.add_argument("--smoothing", type=smoothing_weight, default=DEFAULT_SMOOTHING,
-                        help=f"weight kept from the previous frames, 0 to {MAX_SMOOTHING} (default: %(default)s)")
+    add_model_arguments(parser)
     headless = parser.add_argument_group("headless mode (no window; every frame is processed)")
     headless.add_argument("--headless", action="store_true", help="run without a window; needs --source")
     headless.add_argument("--csv", type=Path, metavar="OUT.csv", help="one row per face per frame")
@@ -69,17 +91,14 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     from fer_desktop.app_arguments import UsageError, check_arguments
     from fer_desktop.cli import EXIT_USAGE
-    from fer_desktop.inference import default_model_name, resolve_backend, resolve_device
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         check_arguments(args)
-        device = resolve_device(args.device)
-        resolve_backend(device, args.backend)
-    except (UsageError, ValueError) as e:
+    except UsageError as e:
         parser.error(str(e))
-    model = args.model or default_model_name(device, args.weights)
+    model, device = resolve_model_arguments(parser, args)
     if args.headless:
         from fer_desktop.headless import headless_command
 
