@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import multiprocessing
-import os
+import re
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,8 @@ def test_a_spawned_pool_passes_the_fork_guard() -> None:
 
 def test_a_hang_fails_with_stacks(pytester: pytest.Pytester) -> None:
     """The project's pytest configuration turns a test that never returns into a failure with stacks."""
-    pytester.makepyprojecttoml((ROOT / "pyproject.toml").read_text().replace("timeout = 300", "timeout = 2"))
+    config = re.sub(r"^timeout = \d+$", "timeout = 2", (ROOT / "pyproject.toml").read_text(), flags=re.MULTILINE)
+    pytester.makepyprojecttoml(re.sub(r"^faulthandler_timeout = \d+$", "", config, flags=re.MULTILINE))
     pytester.makepyfile(test_hang="""
         import threading
 

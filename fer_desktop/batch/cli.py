@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from fer_desktop.app import add_model_arguments, resolve_model_arguments
+from fer_desktop.cli import add_version_flag
 from fer_desktop.batch.cluster import ClusterError, check_address
 from fer_desktop.batch.fingerprint import files_digest
 from fer_desktop.batch.index import FolderBusyError
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out (named after the input), and --out/index.json with one line per video. Run the same command again "
         "to resume: videos whose outputs are complete and whose input is unchanged are skipped.",
     )
+    add_version_flag(parser)
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="video files, folders (searched recursively for video files) or quoted glob patterns")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
