@@ -109,3 +109,24 @@ def test_a_missing_file_is_named(fer_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="gone.safetensors"):
         main([str(only), str(tmp_path / "gone.safetensors"), "--out", str(tmp_path / "x.safetensors"),
               "--data", str(fer_dir)])
+
+
+def test_a_mix_is_the_weighted_mean_of_a_model_and_its_fine_tune(fer_dir: Path, tmp_path: Path) -> None:
+    base, tuned = run_file(tmp_path, 1, "clean"), run_file(tmp_path, 2, "fine-tune")
+    out = tmp_path / "mix.safetensors"
+    main([str(base), str(tuned), "--mix", "0.7", "--out", str(out), "--data", str(fer_dir), "--device", "cpu"])
+    info = read_info(out)
+    assert info["soup"]["mix"] == 0.7 and [r["share"] for r in info["soup"]["runs"]] == pytest.approx([0.3, 0.7])
+    assert info["public_accuracy"] == pytest.approx(public_accuracy(out, fer_dir))
+    a, b, m = (load_model(p)[0].state_dict() for p in (base, tuned, out))
+    weight = "features.0.weight"  # a convolution: BatchNorm statistics may have been measured anew
+    assert torch.allclose(m[weight].float(), (0.3 * a[weight].float() + 0.7 * b[weight].float()).half().float(),
+                          atol=1e-3)
+
+
+def test_a_mix_needs_two_files_and_a_share_between_0_and_1(fer_dir: Path, tmp_path: Path) -> None:
+    base, tuned = run_file(tmp_path, 1, "clean"), run_file(tmp_path, 2, "fine-tune")
+    for share in ("0", "1.5"):
+        with pytest.raises(SystemExit) as e:
+            main([str(base), str(tuned), "--mix", share, "--out", str(tmp_path / "m.safetensors"), "--data", str(fer_dir)])
+        assert e.value.code == 2

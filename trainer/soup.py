@@ -27,10 +27,13 @@ from trainer.recalibrate import faces_to_measure_on, recalibrate_as_stored, samp
 State = dict[str, torch.Tensor]
 
 
-def average_states(states: list[State]) -> State:
-    """The mean of every floating-point tensor, rounded as the fp16 file will hold it; counters from the first."""
+def average_states(states: list[State], shares: list[float] | None = None) -> State:
+    """The mean (or the mean weighted by ``shares``) of every floating-point tensor, rounded as the fp16 file
+    will hold it; counters from the first."""
+    w = torch.tensor(shares or [1 / len(states)] * len(states))
     return {
-        k: torch.stack([s[k].float() for s in states]).mean(0).half().float() if v.is_floating_point() else v
+        k: (torch.stack([s[k].float() for s in states]) * w.view(-1, *[1] * v.dim())).sum(0).half().float()
+        if v.is_floating_point() else v
         for k, v in states[0].items()
     }
 
@@ -39,6 +42,57 @@ def nested(meta: dict) -> dict:
     """An input that is itself an average keeps the record of its own runs: the command of its best run alone
     would pass it off as that run."""
     return {"soup": meta["soup"]} if meta.get("soup") else {}
+
+
+def public_accuracy(model: torch.nn.Module, spec, val_faces: np.ndarray, val_labels: np.ndarray, device: str) -> float:
+    return float((predict_probs(model, spec, val_faces, device).argmax(1) == val_labels).mean())
+
+
+def judge_state(model: torch.nn.Module, spec, state: State, train_faces: np.ndarray, val_faces: np.ndarray,
+                val_labels: np.ndarray, device: str) -> tuple[float, State, dict]:
+    """The better of averaged and recalibrated BatchNorm statistics for ``state``: PublicTest accuracy, that
+    state, and the BatchNorm record. ``train_faces`` is already sampled."""
+    model.load_state_dict(state)
+    averaged = public_accuracy(model, spec, val_faces, val_labels, device)
+    recalibrate_as_stored(model, spec, train_faces, device)
+    measured = public_accuracy(model, spec, val_faces, val_labels, device)
+    bn = {"recalibrated": measured > averaged, "faces": 2 * len(train_faces),
+          "public_accuracy_trained": averaged, "public_accuracy_recalibrated": measured}
+    if measured > averaged:
+        return measured, {k: v.clone() for k, v in model.state_dict().items()}, bn
+    return averaged, state, bn
+
+
+def mix(paths: list[Path], share: float, train_faces: np.ndarray, val_faces: np.ndarray, val_labels: np.ndarray,
+        device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """``(1 - share)`` of the first file's weights plus ``share`` of the second's, and its record.
+
+    Weight-space ensembling of a fine-tune with the model it started from (WiSE-FT, Wortsman et al., 2022): a
+    fine-tune for new conditions (``--aug-degrade``) keeps most of what it learned there, and the mix wins back
+    most of the clean accuracy the fine-tune gave up.
+    """
+    (base, spec, base_info), (tuned, _, tuned_info) = (load_model(p) for p in paths)
+    if base_info["architecture"] != tuned_info["architecture"]:
+        raise WeightsError(f"{paths[0]} and {paths[1]} hold different architectures")
+    states = [{k: v.clone() for k, v in m.state_dict().items()} for m in (base, tuned)]
+    base.to(device)
+    own = []
+    for state in states:
+        base.load_state_dict(state)
+        own.append(public_accuracy(base, spec, val_faces, val_labels, device))
+    acc, state, bn = judge_state(base, spec, average_states(states, [1 - share, share]), sample(train_faces),
+                                 val_faces, val_labels, device)
+    base.load_state_dict(state)
+    record = run_record(tuned_info)
+    record.update(public_accuracy=acc, batchnorm=bn)
+    record["soup"] = {
+        "mix": share, "public_accuracy_best_run": max(own),
+        "runs": [{"file": str(p), "public_accuracy": a, "command": info.get("command"), "share": w, "averaged": True,
+                  **nested(info)} for p, a, info, w in zip(paths, own, (base_info, tuned_info), (1 - share, share))],
+    }
+    print(f"{paths[0]} ({own[0]:.2%}) and {share:.2f} of {paths[1]} ({own[1]:.2%}): PublicTest {acc:.2%}",
+          file=sys.stderr)
+    return base.eval(), record
 
 
 def greedy_soup(paths: list[Path], train_faces: np.ndarray, val_faces: np.ndarray, val_labels: np.ndarray,
@@ -58,19 +112,10 @@ def greedy_soup(paths: list[Path], train_faces: np.ndarray, val_faces: np.ndarra
     train_faces = sample(train_faces)
 
     def accuracy() -> float:
-        return float((predict_probs(model, spec, val_faces, device).argmax(1) == val_labels).mean())
+        return public_accuracy(model, spec, val_faces, val_labels, device)
 
     def judge(state: State) -> tuple[float, State, dict]:
-        """The better of averaged and recalibrated statistics: accuracy, that state, and the BatchNorm record."""
-        model.load_state_dict(state)
-        averaged = accuracy()
-        recalibrate_as_stored(model, spec, train_faces, device)
-        measured = accuracy()
-        bn = {"recalibrated": measured > averaged, "faces": 2 * len(train_faces),
-              "public_accuracy_trained": averaged, "public_accuracy_recalibrated": measured}
-        if measured > averaged:
-            return measured, {k: v.clone() for k, v in model.state_dict().items()}, bn
-        return averaged, state, bn
+        return judge_state(model, spec, state, train_faces, val_faces, val_labels, device)
 
     own = []
     for state in states:
@@ -105,16 +150,26 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True, type=Path, help="the averaged weights file to write (may be one of the inputs)")
     p.add_argument("--data", required=True, help="FER-2013: the Kaggle folder, its .zip, or fer2013.csv")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--mix", type=float, metavar="SHARE",
+                   help="instead of a greedy soup: SHARE of the second file's weights and 1 - SHARE of the first's "
+                   "(two files: a model and a fine-tune of it)")
     args = p.parse_args(argv)
     if len(set(map(Path.resolve, args.weights))) < 2:
         raise SystemExit("soup: give two or more different weights files to average")
+    if args.mix is not None and (len(args.weights) != 2 or not 0 < args.mix < 1):
+        p.error("--mix takes two weights files and a share between 0 and 1")
     try:
         train_x, val_x, val_y = faces_to_measure_on(args.data)
         device = resolve_device(args.device)
-        model, record = greedy_soup(args.weights, train_x, val_x, val_y, device)
+        if args.mix is not None:
+            model, record = mix(args.weights, args.mix, train_x, val_x, val_y, device)
+        else:
+            model, record = greedy_soup(args.weights, train_x, val_x, val_y, device)
         save_weights(args.out, read_info(args.weights[0])["architecture"], model.state_dict(), record)
     except (DataError, WeightsError) as e:
         raise SystemExit(f"soup: {e}")
+    if args.mix is not None:
+        return
     runs = sum(r["averaged"] for r in record["soup"]["runs"])
     print(f"{args.out}: the average of {runs} of {len(args.weights)} runs, PublicTest {record['public_accuracy']:.2%} "
           f"(the best run alone: {record['soup']['public_accuracy_best_run']:.2%})", file=sys.stderr)
