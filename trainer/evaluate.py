@@ -21,7 +21,7 @@ import numpy as np
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import resolve_device
-from fer_desktop.models import MODEL_NAMES
+from fer_desktop.models import MIRROR_AVERAGED, MODEL_NAMES
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named
 from trainer.data import SPLITS, DataError, load_fer
 from trainer.metrics import classification_metrics, format_table
@@ -79,10 +79,12 @@ def evaluate(args: argparse.Namespace) -> dict:
             print(f"note: {note}", file=sys.stderr)
     if len(labels) == 0:
         raise DataError(f"{data_path}: no {split} faces to evaluate")
-    probs = predict_probs(model, spec, faces, device, tta=args.tta, progress="evaluating")
+    mirror = not args.tta and args.model in MIRROR_AVERAGED  # as the app classifies it
+    probs = predict_probs(model, spec, faces, device, tta=args.tta, mirror=mirror, progress="evaluating")
     metrics = classification_metrics(labels, probs)
     return {
-        "model": args.model, "data": str(data_path), "split": split, "tta": args.tta, "device": device,
+        "model": args.model, "data": str(data_path), "split": split, "tta": args.tta, "mirror": mirror,
+        "device": device,
         "no_face": no_face, "skipped": skipped, "weights_public_accuracy": info.get("public_accuracy"), **metrics,
     }
 
@@ -101,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         result = evaluate(args)
     except (DataError, WeightsError, ValueError) as e:
         raise SystemExit(f"fer-desktop-eval: {e}")
-    print(f"{args.model} on {result['split']}{' (ten-crop)' if args.tta else ''}:")
+    views = " (ten-crop)" if args.tta else " (crop and mirror averaged, as the app does)" if result["mirror"] else ""
+    print(f"{args.model} on {result['split']}{views}:")
     print(format_table(result))
     if result["no_face"] or result["skipped"]:
         print(f"no face found in {result['no_face']} photos; {result['skipped']} unreadable, left out")
