@@ -45,7 +45,7 @@ from fer_desktop.faces import Face, FaceDetector, crop_faces
 from fer_desktop.faces.presence import MIN_PRESENCE, FacePresence
 from fer_desktop.inference import load_classifier
 from fer_desktop.inference.base import Classifier
-from fer_desktop.models import MODEL_NAMES
+from fer_desktop.models import MIRROR_AVERAGED, MODEL_NAMES
 from fer_desktop.pipeline.analyzer import FrameAnalyzer, classify
 from fer_desktop.pipeline.demo import DemoSource
 from fer_desktop.pipeline.frames import Frame
@@ -188,7 +188,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     classifier = load_classifier(args.model, "cpu", args.weights)
     detector_factory = lambda: FaceDetector(presence=FacePresence(min_presence=args.min_presence))  # noqa: E731
     wanted = [c for c in conditions() if not args.conditions or any(s in c.key for s in args.conditions)]
-    upright, mirror = not args.plain_crops, not args.no_mirror
+    upright = not args.plain_crops
+    mirror = not args.no_mirror and args.model in MIRROR_AVERAGED  # only where the app averages
     rows = []
     with detector_factory() as detector:
         for condition in wanted:

@@ -103,8 +103,9 @@ def main(argv: list[str] | None = None) -> None:
         result = evaluate(args)
     except (DataError, WeightsError, ValueError) as e:
         raise SystemExit(f"fer-desktop-eval: {e}")
-    views = " (ten-crop)" if args.tta else " (crop and mirror averaged, as the app does)" if result["mirror"] else ""
-    print(f"{args.model} on {result['split']}{views}:")
+    print(f"{args.model} on {result['split']}{' (ten-crop)' if args.tta else ''}:")
+    if result["mirror"]:
+        print("(each crop averaged with its mirror image, as the app classifies it)")
     print(format_table(result))
     if result["no_face"] or result["skipped"]:
         print(f"no face found in {result['no_face']} photos; {result['skipped']} unreadable, left out")
