@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -38,6 +39,27 @@ def latency(inference: dict, name: str) -> str:
     parts = [f"{label}: {cells[b, 1]:.2f} ms at batch 1, {cells[b, 8]:.2f} ms at batch 8"
              for b, label in BACKENDS.items() if (b, 1) in cells and (b, 8) in cells]
     return "; ".join(parts) or "not measured: run `python benchmarks/inference.py`"
+
+
+def shown(command: str | None) -> str:
+    """A recorded command as a reader can run it from the repository: a machine's own folders become relative."""
+    if not command:
+        return "not recorded"
+    words = []
+    for word in shlex.split(command):
+        path = Path(word)
+        if path.is_absolute():
+            parts = path.parts
+            if "runs" in parts:
+                word = str(Path(*parts[parts.index("runs"):]))
+            elif path.suffix in (".zip", ".csv") or "data" in parts:
+                word = f"data/{path.name}"
+            elif ROOT in path.parents:
+                word = str(path.relative_to(ROOT))
+            else:
+                word = path.name
+        words.append(word)
+    return shlex.join(words)
 
 
 def training_line(info: dict) -> str:
@@ -69,6 +91,15 @@ def soup_lines(info: dict) -> list[str]:
     soup = info.get("soup")
     if not soup:
         return []
+    if "mix" in soup:
+        base, tuned = soup["runs"]
+        return [f"- A mix in weight space (WiSE-FT, `python -m trainer.soup --mix {soup['mix']}`) of the clean model and "
+                f"its fine-tune for webcam conditions: {info['public_accuracy']:.2%} single crop",
+                f"  - {base['share']:.0%} of the clean model ({base['public_accuracy']:.2%} alone)"
+                + (", itself an average:" if base.get("soup") else f", trained with `{shown(base['command'])}`"),
+                *(run_lines(base["soup"]["runs"], 2) if base.get("soup") else []),
+                f"  - {tuned['share']:.0%} of the fine-tune ({tuned['public_accuracy']:.2%} alone), trained with "
+                f"`{shown(tuned['command'])}`"]
     averaged = sum(r["averaged"] for r in soup["runs"])
     inputs = ("files, each a run or an average of runs" if any(r.get("soup") for r in soup["runs"])
               else "runs that started from the same weights")
@@ -86,7 +117,7 @@ def run_lines(runs: list[dict], depth: int) -> list[str]:
         if r.get("soup"):
             lines += [head + "itself an average:", *run_lines(r["soup"]["runs"], depth + 1)]
         else:
-            lines.append(head + f"trained with `{r['command'] or 'not recorded'}`")
+            lines.append(head + f"trained with `{shown(r['command'])}`")
     return lines
 
 
@@ -106,11 +137,11 @@ def started_from(info: dict) -> list[str]:
     while step:
         acc = step.get("public_accuracy")
         src = step["from"]
-        src = f"the weights then shipped as `weights/{src}.safetensors`" if not Path(src).suffix else f"`{src}`"
+        src = f"the weights then shipped as `weights/{src}.safetensors`" if not Path(src).suffix else f"`{shown(src)}`"
         lines.append(f"- Started from {src}: {step.get('epochs', '?')} epochs"
                      + (f", {acc:.2%} on PublicTest" + ("" if step.get("batchnorm", {}).get("recalibrated")
                                                          else " in its trainer's pass") if acc is not None else "")
-                     + (f", trained with `{step['command']}`" if step.get("command") else ""))
+                     + (f", trained with `{shown(step['command'])}`" if step.get("command") else ""))
         step = step.get("init")
     return lines
 
@@ -155,7 +186,7 @@ def card(name: str, data, inference: dict, host: str) -> str:
         f"- Architecture: `{name}` ({count_parameters(model) / 1e6:.2f} M parameters), input {spec.input_size}x{spec.input_size} "
         f"centre crop of the 48x48 face, mean {spec.mean}, std {spec.std}",
         f"- File: `weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB (fp16 safetensors with metadata)",
-        f"- Trained with: `{info.get('command', 'not recorded')}`",
+        f"- Trained with: `{shown(info.get('command'))}`",
         training_line(info),
         *soup_lines(info),
         *batchnorm_line(info),

@@ -13,16 +13,16 @@ import pytest
 from conftest import GridDetector, ListSource
 
 from fer_desktop.faces import Face
-from fer_desktop.models import MODEL_NAMES, get_model
+from fer_desktop.models import MODEL_NAMES, architectures, get_model
 from fer_desktop.pipeline import Frame, SourceError, open_source
-from fer_desktop.pipeline.analyzer import MAX_FACES, FrameAnalyzer
+from fer_desktop.pipeline.analyzer import MAX_FACES, FrameAnalyzer, classify
 from fer_desktop.pipeline.background import LatestRequestWorker
 from fer_desktop.pipeline.capture import CaptureWorker
 from fer_desktop.pipeline.demo import DemoSource
 from fer_desktop.pipeline.slot import LatestSlot
 from fer_desktop.pipeline.smoothing import ProbabilitySmoother
 from fer_desktop.pipeline.stats import PipelineStats
-from fer_desktop.pipeline.tracking import FaceTracker, iou
+from fer_desktop.pipeline.tracking import RECHECK_EVERY, FaceTracker, iou
 
 
 def test_latest_slot_keeps_the_newest_and_counts_drops() -> None:
@@ -83,6 +83,44 @@ def test_tracker_retires_faces_missing_too_long() -> None:
     assert tracker.assign([face]) == [2]
 
 
+def test_tracker_confirms_a_face_seen_in_consecutive_frames_only() -> None:
+    tracker = FaceTracker(confirm_frames=3)
+    face = Face(0, 0, 100, 100, 1)
+    [track] = tracker.assign([face])
+    assert not tracker.confirmed(track)
+    tracker.assign([face])
+    tracker.assign([])  # a gap breaks the run: the count starts again
+    tracker.assign([face])
+    tracker.assign([face])
+    assert not tracker.confirmed(track)
+    tracker.assign([face])
+    assert tracker.confirmed(track)
+    tracker.assign([])  # once confirmed, a missed frame does not unconfirm it
+    assert tracker.assign([face]) == [track] and tracker.confirmed(track)
+
+
+def test_tracker_asks_for_a_second_look_until_one_says_yes_then_never_again() -> None:
+    looks: list[Face] = []
+    answers = iter([False, True])
+
+    def is_face(face: Face) -> bool:
+        looks.append(face)
+        return next(answers)
+
+    tracker = FaceTracker(confirm_frames=1)
+    face = Face(0, 0, 100, 100, 1)
+    [track] = tracker.assign([face], is_face)
+    assert not tracker.confirmed(track) and len(looks) == 1
+    for _ in range(RECHECK_EVERY - 1):  # a candidate that failed waits before the next look
+        tracker.assign([face], is_face)
+    assert len(looks) == 1 and not tracker.confirmed(track)
+    tracker.assign([face], is_face)
+    assert len(looks) == 2 and tracker.confirmed(track)
+    for _ in range(10):
+        tracker.assign([face], is_face)
+    assert len(looks) == 2  # a confirmed face costs no more looks
+
+
 def test_smoother_follows_a_change_gradually_and_forgets_gone_faces() -> None:
     smoother = ProbabilitySmoother(0.5)
     first, second = np.eye(7, dtype=np.float32)[0], np.eye(7, dtype=np.float32)[3]
@@ -136,6 +174,61 @@ def test_analyzer_without_a_model_still_finds_faces(blank_frame: np.ndarray) -> 
     result = analyzer.analyze(_frame(0, blank_frame))
     assert len(result.faces) == 2 and result.model is None
     assert result.faces[0].probs is None and result.faces[0].label is None
+
+
+class FlickeringDetector:
+    """A steady face, and in every other frame a second box somewhere new: a detector's false alarms.
+
+    Its second look says no to boxes left of x = 100.
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, frame: np.ndarray) -> list[Face]:
+        self.calls += 1
+        faces = [Face(150, 50, 120, 120, 0.9), Face(0, 300, 90, 90, 0.8)]
+        if self.calls % 2:
+            faces.append(Face(300 + 40 * (self.calls % 5), 200, 80, 80, 0.6))
+        return faces
+
+    def is_face(self, frame: np.ndarray, face: Face) -> bool:
+        return face.x >= 100
+
+    def close(self) -> None:
+        pass
+
+
+def test_analyzer_reports_only_confirmed_faces_and_classifies_nothing_else(blank_frame: np.ndarray) -> None:
+    analyzer = FrameAnalyzer(FlickeringDetector, confirm_frames=3)
+    classifier = CountingClassifier()
+    analyzer.classifier = classifier
+    analyzer.open()
+    results = [analyzer.analyze(_frame(i, blank_frame)) for i in range(8)]
+    assert [len(r.faces) for r in results] == [0, 0, 1, 1, 1, 1, 1, 1]
+    assert all(r.faces[0].box.x == 150 for r in results[2:])  # the steady face; the rejected one never shows
+    assert [r.faces_detected for r in results[:2]] == [3, 2]  # what the detector saw is still counted
+    assert classifier.batches == [1] * 6  # unconfirmed boxes never reach the model
+
+
+def test_mirror_averaged_models_see_each_crop_and_its_mirror() -> None:
+    class LeftBright:
+        def __init__(self, name: str) -> None:
+            self.name, self.batches = name, []
+
+        def predict(self, faces: np.ndarray) -> np.ndarray:
+            self.batches.append(len(faces))
+            p = np.zeros((len(faces), 7), np.float32)
+            p[:, 0] = faces[:, :, :24].mean((1, 2)) / 255  # depends on which side is bright
+            p[:, 1] = 1 - p[:, 0]
+            return p
+
+    crops = np.zeros((2, 48, 48), np.uint8)
+    crops[:, :, :24] = 255  # bright on the left: the mirror image is bright on the right
+    plain, mirrored = LeftBright("resnet18"), LeftBright(next(n for n in architectures() if get_model(n).mirror_average))
+    np.testing.assert_allclose(classify(plain, crops)[:, 0], 1.0)
+    np.testing.assert_allclose(classify(mirrored, crops)[:, 0], 0.5)  # (1 + 0) / 2
+    assert plain.batches == [2] and mirrored.batches == [4]  # one batch, crops and mirrors together
 
 
 def test_analyzer_restarts_tracking_when_the_source_changes(blank_frame: np.ndarray) -> None:

@@ -48,6 +48,7 @@ def test_fer_splits(tmp_path, monkeypatch, always_happy, split, tta):
     per_class = {"public": 3, "private": 2, "test": 5}[split]
     assert result["n"] == 7 * per_class
     assert result["no_face"] == 0
+    assert result["mirror"] is (not tta)  # the SqueezeNet is mirror-averaged as in the app, unless ten-crop
     # Every face is called happy: one class in seven is right, and only happy has a precision.
     assert result["accuracy"] == pytest.approx(1 / 7)
     assert result["per_class"]["happy"]["recall"] == 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import cv2
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 from skimage import data
 
-from fer_desktop.faces import FER_DX, FER_DY, FER_SCALE, Face, FaceDetector, crop_box, crop_faces, fer_box
+from fer_desktop.faces import (
+    FER_DX, FER_DY, FER_SCALE, KEYPOINTS, Face, FaceDetector, crop_box, crop_face, crop_faces, fer_box, roll_degrees,
+)
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +112,45 @@ def test_exact_box_gives_back_the_face() -> None:
                          cv2.COLOR_GRAY2BGR)
     crop = crop_box(frame, (40, 40, 232, 232))
     assert np.abs(crop.astype(int) - face).mean() < 6
+
+
+def rotated(image: np.ndarray, degrees: float, about: tuple[float, float]) -> np.ndarray:
+    matrix = cv2.getRotationMatrix2D(about, degrees, 1.0)
+    return cv2.warpAffine(image, matrix, image.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+
+
+def test_detector_gives_the_eyes_nose_and_mouth(detector: FaceDetector, astronaut: np.ndarray) -> None:
+    face = detector.detect(astronaut)[0]
+    assert len(face.keypoints) == len(KEYPOINTS)
+    right_eye, left_eye, nose, mouth = face.keypoints[:4]
+    assert right_eye[0] < nose[0] < left_eye[0]  # unmirrored: her right eye is on the image's left
+    assert max(right_eye[1], left_eye[1]) < nose[1] < mouth[1]
+    assert abs(roll_degrees(face)) < 10  # she holds her head nearly upright
+
+
+@pytest.mark.parametrize("degrees", [-30, 30])
+def test_upright_crop_of_a_rolled_face_matches_the_upright_crop(
+    detector: FaceDetector, astronaut: np.ndarray, degrees: float
+) -> None:
+    upright = crop_faces(astronaut, detector.detect(astronaut), upright=False)[0]
+    frame = rotated(astronaut, degrees, (225, 130))
+    face = detector.detect(frame)[0]
+    assert abs(roll_degrees(face)) > 10  # the keypoints see the lean
+    straight = crop_faces(frame, [face], upright=False)[0]
+    turned = crop_faces(frame, [face])[0]
+    error = lambda crop: np.abs(crop.astype(int) - upright).mean()  # noqa: E731
+    assert error(turned) < 0.75 * error(straight)
+
+
+def test_a_face_without_keypoints_or_leaning_little_is_cut_straight(astronaut: np.ndarray) -> None:
+    face = Face(177, 82, 95, 95, 0.9)
+    leaning = Face(177, 82, 95, 95, 0.9, ((200.0, 105.0), (246.0, 105.0 + 46 * math.tan(math.radians(3)))))
+    for f in (face, leaning):
+        np.testing.assert_array_equal(crop_face(astronaut, f), crop_box(astronaut, fer_box(face)))
+
+
+def test_roll_is_measured_from_the_eyes_either_way_round() -> None:
+    down_right = ((100.0, 100.0), (200.0, 200.0))  # the eye on the image's right is lower: a clockwise lean
+    assert roll_degrees(Face(0, 0, 1, 1, 1, down_right)) == pytest.approx(45)
+    assert roll_degrees(Face(0, 0, 1, 1, 1, down_right[::-1])) == pytest.approx(45)  # a mirrored frame
+    assert roll_degrees(Face(0, 0, 1, 1, 1)) == 0.0

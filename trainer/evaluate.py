@@ -22,7 +22,7 @@ from fer_desktop.emotions import EMOTIONS
 from fer_desktop.export.files import write_json
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import resolve_device
-from fer_desktop.models import MODEL_NAMES
+from fer_desktop.models import MODEL_NAMES, mirror_averaged
 from fer_desktop.weights import WeightsError, load_named
 from trainer.data import SPLITS, DataError, load_fer
 from trainer.metrics import classification_metrics, format_table
@@ -85,10 +85,12 @@ def evaluate(args: argparse.Namespace) -> dict:
             print(f"note: {note}", file=sys.stderr)
     if len(labels) == 0:
         raise DataError(f"{data_path}: no {split} faces to evaluate")
-    probs = predict_probs(model, spec, faces, device, tta=args.tta, progress="evaluating")
+    mirror = not args.tta and mirror_averaged(args.model)  # as the app classifies it
+    probs = predict_probs(model, spec, faces, device, tta=args.tta, mirror=mirror, progress="evaluating")
     metrics = classification_metrics(labels, probs)
     return {
-        "model": args.model, "data": str(data_path), "split": split, "tta": args.tta, "device": device,
+        "model": args.model, "data": str(data_path), "split": split, "tta": args.tta, "mirror": mirror,
+        "device": device,
         "no_face": no_face, "skipped": skipped, "weights_public_accuracy": info.get("public_accuracy"), **metrics,
     }
 
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         raise SystemExit(EXIT_INTERRUPTED)
     print(f"{args.model} on {result['split']}{' (ten-crop)' if args.tta else ''}:")
+    if result["mirror"]:
+        print("(each crop averaged with its mirror image, as the app classifies it)")
     print(format_table(result))
     if result["no_face"] or result["skipped"]:
         print(f"no face found in {result['no_face']} photos; {result['skipped']} unreadable, left out")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import cv2
 import mediapipe as mp
@@ -15,14 +16,21 @@ from mediapipe.tasks.python.vision import FaceDetectorOptions, RunningMode
 
 from fer_desktop.resources import DETECTOR_MODEL
 
+if TYPE_CHECKING:
+    from fer_desktop.faces.presence import FacePresence
+
 DEFAULT_MODEL = DETECTOR_MODEL
+# BlazeFace's keypoints, in its order; "right" is the person's right (on the image's left, unmirrored).
+KEYPOINTS = ("right eye", "left eye", "nose tip", "mouth", "right ear", "left ear")
 
 
 @dataclass(frozen=True)
 class Face:
-    """A detector box in frame pixels (top-left corner and size) and its confidence.
+    """A detector box in frame pixels (top-left corner and size), its confidence and keypoints.
 
     MediaPipe clamps x and y at 0 but not the far edges (docs/framing.md).
+    ``keypoints`` are BlazeFace's six (x, y) frame points in ``KEYPOINTS`` order,
+    or none where a face came from elsewhere.
     """
 
     x: float
@@ -30,6 +38,7 @@ class Face:
     w: float
     h: float
     score: float
+    keypoints: tuple[tuple[float, float], ...] = ()
 
 
 def as_rgb(frame: np.ndarray) -> np.ndarray:
@@ -45,7 +54,9 @@ class FaceDetector:
     One instance per thread: the underlying task runs one image at a time.
     """
 
-    def __init__(self, model_path: Path | str = DEFAULT_MODEL, min_score: float = 0.5) -> None:
+    def __init__(self, model_path: Path | str = DEFAULT_MODEL, min_score: float = 0.5,
+                 presence: FacePresence | None | bool = True) -> None:
+        """``presence``: the second look ``is_face`` takes (True: the shipped landmark model; False: none)."""
         model_path = Path(model_path)
         if not model_path.is_file():
             raise FileNotFoundError(
@@ -58,12 +69,23 @@ class FaceDetector:
             min_detection_confidence=min_score,
         )
         self._task: _MpFaceDetector | None = _MpFaceDetector.create_from_options(options)
+        if presence is True:
+            from fer_desktop.faces.presence import FacePresence  # it crops with crop.py, which needs Face from here
+
+            presence = FacePresence()
+        self._presence = presence or None
+
+    def is_face(self, frame_bgr: np.ndarray, face: Face) -> bool:
+        """The second look: whether the face-landmark model also sees a face in this box (always yes without it)."""
+        return self._presence is None or self._presence.is_face(frame_bgr, face)
 
     def detect(self, frame_bgr: np.ndarray) -> list[Face]:
         """Every face above ``min_score``, most confident first."""
         if self._task is None:
             raise RuntimeError("FaceDetector is closed")
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=as_rgb(frame_bgr))
+        rgb = as_rgb(frame_bgr)
+        height, width = rgb.shape[:2]
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         faces = [
             Face(
                 float(d.bounding_box.origin_x),
@@ -71,6 +93,7 @@ class FaceDetector:
                 float(d.bounding_box.width),
                 float(d.bounding_box.height),
                 float(d.categories[0].score),
+                tuple((k.x * width, k.y * height) for k in d.keypoints or ()),
             )
             for d in self._task.detect(image).detections
         ]

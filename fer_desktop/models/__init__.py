@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fer_desktop.models.registry import (
-    ENSEMBLE_MEMBERS, ModelEntry, ModelSpec, architectures, by_preference, get_model, model_names,
+    ENSEMBLE_MEMBERS, ModelEntry, ModelSpec, architectures, by_preference, get_model, mirror_averaged, model_names,
 )
 
 if TYPE_CHECKING:

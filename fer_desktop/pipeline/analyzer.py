@@ -10,17 +10,28 @@ import numpy as np
 
 from fer_desktop.faces import Face, FaceDetector, crop_faces
 from fer_desktop.inference.base import Classifier
+from fer_desktop.models import mirror_averaged
 from fer_desktop.pipeline.frames import FaceResult, Frame, FrameResult, StageTimings
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, ProbabilitySmoother
-from fer_desktop.pipeline.tracking import FaceTracker
+from fer_desktop.pipeline.tracking import CONFIRM_FRAMES, FaceTracker
 
 # The largest faces of a frame that go into the batch; a crowd must not stall the video.
 MAX_FACES = 16
 
 
 class Detector(Protocol):
+    """Also, optionally, ``is_face(frame_bgr, face) -> bool``: a second look the tracker asks new faces to pass."""
+
     def detect(self, frame_bgr: np.ndarray) -> list[Face]: ...
     def close(self) -> None: ...
+
+
+def classify(classifier: Classifier, crops: np.ndarray) -> np.ndarray:
+    """(N, 7) probabilities in one batch; for a mirror-averaged model, each crop's averaged with its mirror's."""
+    if not mirror_averaged(classifier.name):
+        return classifier.predict(crops)
+    both = classifier.predict(np.concatenate([crops, crops[:, :, ::-1]]))
+    return (both[: len(crops)] + both[len(crops) :]) / 2
 
 
 class FrameAnalyzer:
@@ -35,12 +46,13 @@ class FrameAnalyzer:
         detector_factory: Callable[[], Detector] = FaceDetector,
         smoothing: float = DEFAULT_SMOOTHING,
         max_faces: int = MAX_FACES,
+        confirm_frames: int = CONFIRM_FRAMES,
     ) -> None:
         self._detector_factory = detector_factory
         self._detector: Detector | None = None
         self.max_faces = max_faces
         self.classifier: Classifier | None = None
-        self._tracker = FaceTracker()
+        self._tracker = FaceTracker(confirm_frames=confirm_frames)
         self._smoother = ProbabilitySmoother(smoothing)
         self._source_id: int | None = None
         self._last_classifier: Classifier | None = None
@@ -75,15 +87,20 @@ class FrameAnalyzer:
 
         t_detect_start = time.perf_counter()
         detected = self._detector.detect(frame.image)
-        t_detect_end = time.perf_counter()
-        faces = sorted(detected, key=lambda f: f.w * f.h, reverse=True)[: self.max_faces]
+        candidates = sorted(detected, key=lambda f: f.w * f.h, reverse=True)[: self.max_faces]
+        # Tracked before classifying: a face not yet confirmed is neither classified nor shown.
+        check = getattr(self._detector, "is_face", None)
+        is_face = None if check is None else lambda face: check(frame.image, face)
+        ids = self._tracker.assign(candidates, is_face)
+        tracked = [(f, i) for f, i in zip(candidates, ids) if self._tracker.confirmed(i)]
+        faces, ids = [f for f, _ in tracked], [i for _, i in tracked]
+        self._smoother.retain(self._tracker.active_ids)
+        t_detect_end = time.perf_counter()  # detection includes the second look at new faces
         crops = crop_faces(frame.image, faces) if classifier is not None and faces else None
         t_crops_ready = time.perf_counter()
-        raw = classifier.predict(crops) if crops is not None else None
+        raw = classify(classifier, crops) if crops is not None else None
         t_probs_ready = time.perf_counter()
 
-        ids = self._tracker.assign(faces)
-        self._smoother.retain(self._tracker.active_ids)
         results = tuple(
             FaceResult(
                 track_id=track_id,
