@@ -23,7 +23,6 @@ from fer_desktop.pipeline.capture import SourceOpener
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
 from fer_desktop.stop_signals import StopSignals, exit_code, handling_stop_signals, signal_name
 
-Summary = RunSummary  # the name callers of run_headless know
 POLL_S = 0.1  # how often the waiting main thread looks for a stop signal
 
 

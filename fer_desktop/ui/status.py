@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from fer_desktop.pipeline.stats import StatsSnapshot
@@ -36,16 +37,17 @@ class PipelineStatusBar(QStatusBar):
         self.dropped.setToolTip("captured frames never analysed because a newer frame replaced them (the newest frame wins)")
         self.engine = QLabel()
         self.source = QLabel()
-        # What the source is doing: opening, running, paused, failed or ended. A long file name is cut,
-        # never allowed to widen the window.
-        self.source.setMinimumWidth(1)
-        self.source.setMaximumWidth(SOURCE_WIDTH)
+        self.source.setMaximumWidth(SOURCE_WIDTH)  # what the source is doing; a long file name is cut
         self.recording = QLabel()
         self.recording.hide()
         for label in (self.recording, self.source, self.rates, self.latency, self.dropped, self.engine):
             label.setStyleSheet("padding: 0 6px; border-left: 1px solid #bdbdbd")
             self.addPermanentWidget(label)
         self.recording.setStyleSheet("padding: 0 6px; color: #c62828; font-weight: bold")
+
+    def minimumSizeHint(self) -> QSize:
+        """No width of its own: figures that gain a digit must not widen the window; narrow, the fields are cut."""
+        return QSize(0, super().minimumSizeHint().height())
 
     def show_stats(self, stats: StatsSnapshot) -> None:
         self.rates.setText(f"capture {stats.capture_fps:.1f} fps · processed {stats.processed_fps:.1f} fps")
