@@ -18,13 +18,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_desktop.calibration import apply_calibration
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import MODEL_NAMES
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named
 from trainer.data import SPLITS, DataError, load_fer
-from trainer.metrics import classification_metrics, format_table
+from trainer.metrics import calibration_metrics, classification_metrics, format_table, plot_reliability
 from trainer.predict import predict_probs
 
 
@@ -79,12 +80,22 @@ def evaluate(args: argparse.Namespace) -> dict:
             print(f"note: {note}", file=sys.stderr)
     if len(labels) == 0:
         raise DataError(f"{data_path}: no {split} faces to evaluate")
-    probs = predict_probs(model, spec, faces, device, tta=args.tta, progress="evaluating")
+    uncalibrated = predict_probs(model, spec, faces, device, tta=args.tta, progress="evaluating")
+    probs = apply_calibration(uncalibrated, info.get("calibration"))  # as the app shows them
     metrics = classification_metrics(labels, probs)
+    if args.json:
+        curves = {"uncalibrated": uncalibrated, "calibrated": probs} if info.get("calibration") else {"probabilities": probs}
+        plot_reliability(labels, curves, reliability_path(args.json), f"{args.model} on {split}: reliability")
     return {
         "model": args.model, "data": str(data_path), "split": split, "tta": args.tta, "device": device,
         "no_face": no_face, "skipped": skipped, "weights_public_accuracy": info.get("public_accuracy"), **metrics,
+        "calibration": (info.get("calibration") or {}).get("method"), "uncalibrated": calibration_metrics(labels, uncalibrated),
     }
+
+
+def reliability_path(json_path: Path) -> Path:
+    """The reliability diagram beside the metrics JSON."""
+    return json_path.with_name(f"{json_path.stem}-reliability.png")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR), help="folder with the weights (default: weights/)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     args = p.parse_args(argv)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
     try:
         result = evaluate(args)
     except (DataError, WeightsError, ValueError) as e:
@@ -106,7 +119,6 @@ def main(argv: list[str] | None = None) -> None:
     if result["no_face"] or result["skipped"]:
         print(f"no face found in {result['no_face']} photos; {result['skipped']} unreadable, left out")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 

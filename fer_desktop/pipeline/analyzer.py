@@ -8,7 +8,9 @@ from typing import Protocol
 
 import numpy as np
 
+from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW, apply_calibration
 from fer_desktop.faces import Face, FaceDetector, crop_faces
+from fer_desktop.faces.quality import measure_quality
 from fer_desktop.pipeline.frames import FaceResult, Frame, FrameResult, StageTimings
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, ProbabilitySmoother
 from fer_desktop.pipeline.tracking import FaceTracker
@@ -45,6 +47,7 @@ class FrameAnalyzer:
         self._detector: Detector | None = None
         self.max_faces = max_faces
         self.classifier: Classifier | None = None
+        self.uncertain_below = DEFAULT_UNCERTAIN_BELOW  # may be set from any thread, like the classifier
         self._tracker = FaceTracker()
         self._smoother = ProbabilitySmoother(smoothing)
         self._source_id: int | None = None
@@ -84,20 +87,24 @@ class FrameAnalyzer:
         faces = sorted(detected, key=lambda f: f.w * f.h, reverse=True)[: self.max_faces]
         crops = crop_faces(frame.image, faces) if classifier is not None and faces else None
         t_model = time.perf_counter()
-        raw = classifier.predict(crops) if crops is not None else None
+        # The one point where a classifier's probabilities enter the app: calibrated with the weights' own map.
+        raw = apply_calibration(classifier.predict(crops), calibration_of(classifier)) if crops is not None else None
         t_track = time.perf_counter()
 
         ids = self._tracker.assign(faces)
         self._smoother.retain(self._tracker.active_ids)
-        results = tuple(
-            FaceResult(
+        uncertain_below = self.uncertain_below
+        results = []
+        for i, (face, track_id) in enumerate(zip(faces, ids)):
+            probs = None if raw is None else self._smoother.update(track_id, raw[i])
+            results.append(FaceResult(
                 track_id=track_id,
                 box=face,
-                probs=None if raw is None else self._smoother.update(track_id, raw[i]),
+                probs=probs,
                 raw_probs=None if raw is None else raw[i],
-            )
-            for i, (face, track_id) in enumerate(zip(faces, ids))
-        )
+                confident=None if probs is None else bool(probs.max() >= uncertain_below),
+                quality=None if crops is None else measure_quality(frame.image, face, crops[i]),
+            ))
         t_done = time.perf_counter()
         timings = StageTimings(
             capture_to_detection=(t_detect - frame.t_capture) * 1e3,
@@ -107,4 +114,9 @@ class FrameAnalyzer:
             decode=frame.read_ms,
             crop=(t_model - t_classify) * 1e3,
         )
-        return FrameResult(frame, results, len(detected), None if classifier is None else classifier.name, timings)
+        return FrameResult(frame, tuple(results), len(detected), None if classifier is None else classifier.name, timings)
+
+
+def calibration_of(classifier: Classifier) -> dict | None:
+    """The calibration stored with a classifier's weights (None for weights without one, and for test fakes)."""
+    return (getattr(classifier, "info", None) or {}).get("calibration")
