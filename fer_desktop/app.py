@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
 from fer_desktop.inference import BACKENDS, default_model_name, resolve_backend, resolve_device
 from fer_desktop.models import MODEL_NAMES
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, MAX_SMOOTHING
@@ -29,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"folder of the weights files (default: {DEFAULT_WEIGHTS_DIR})")
     parser.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING,
                         help=f"weight kept from the previous frames, 0 to {MAX_SMOOTHING} (default: %(default)s)")
+    parser.add_argument("--uncertain-below", type=float, default=DEFAULT_UNCERTAIN_BELOW, metavar="P",
+                        help="a face whose top calibrated probability is below P reads \"uncertain\" (CSV column "
+                        "confident = 0); 0 turns it off (default: %(default)s)")
     headless = parser.add_argument_group("headless mode (no window; every frame is processed)")
     headless.add_argument("--headless", action="store_true", help="run without a window; needs --source")
     headless.add_argument("--csv", type=Path, metavar="OUT.csv", help="one row per face per frame")
@@ -42,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0.0 <= args.smoothing <= MAX_SMOOTHING:
         parser.error(f"--smoothing must lie in [0, {MAX_SMOOTHING}]")
+    if not 0.0 <= args.uncertain_below <= 1.0:
+        parser.error("--uncertain-below must lie in [0, 1]")
     try:
         device = resolve_device(args.device)
         resolve_backend(device, args.backend)
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from fer_desktop.ui.window import run_window
 
     return run_window(source=args.source, model=model, device=device, weights_dir=args.weights,
-                      smoothing=args.smoothing, backend=args.backend)
+                      smoothing=args.smoothing, backend=args.backend, uncertain_below=args.uncertain_below)
 
 
 def run_headless_command(args: argparse.Namespace, model: str, device: str) -> int:
@@ -70,6 +76,7 @@ def run_headless_command(args: argparse.Namespace, model: str, device: str) -> i
     try:
         classifier = load_classifier(model, device, args.weights, args.backend)
         summary = run_headless(args.source, classifier, args.csv, smoothing=args.smoothing,
+                               uncertain_below=args.uncertain_below,
                                max_frames=args.max_frames, progress=True)
     except (WeightsError, SourceError, RuntimeError, OSError) as e:
         print(f"fer-desktop: {e}", file=sys.stderr)

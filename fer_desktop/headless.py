@@ -14,6 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
 from fer_desktop.export import CsvRecorder
 from fer_desktop.faces import FaceDetector
 from fer_desktop.pipeline import FrameResult, Pipeline, PipelineCallbacks, SourceEnd, SourceError, SourceInfo
@@ -55,6 +56,7 @@ def run_headless(
     csv_path: Path | None = None,
     *,
     smoothing: float = DEFAULT_SMOOTHING,
+    uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
     max_faces: int = MAX_FACES,
     max_frames: int | None = None,
     detector_factory: Callable[[], Detector] = FaceDetector,
@@ -104,6 +106,7 @@ def run_headless(
         every_frame=True, detector_factory=detector_factory, smoothing=smoothing, max_faces=max_faces,
     )
     pipeline.classifier = classifier
+    pipeline.analyzer.uncertain_below = uncertain_below
     t_start = time.perf_counter()
     try:
         pipeline.open(source, max_frames=max_frames)

@@ -8,10 +8,11 @@ import threading
 from pathlib import Path
 
 from fer_desktop.emotions import EMOTIONS
+from fer_desktop.export.trust_columns import TRUST_COLUMNS, trust_values
 from fer_desktop.pipeline.frames import FaceResult, FrameResult
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "time_s", "frame", "face_id", "x", "y", "w", "h", *EMOTIONS, "label", "confidence", "model",
+    "time_s", "frame", "face_id", "x", "y", "w", "h", *EMOTIONS, "label", "confidence", "model", *TRUST_COLUMNS,
 )
 
 
@@ -73,5 +74,5 @@ def _row(result: FrameResult, face: FaceResult) -> list:
     return [
         f"{result.frame.time_s:.3f}", result.frame.index, face.track_id,
         round(box.x), round(box.y), round(box.w), round(box.h),
-        *probs, face.label or "", confidence, result.model or "",
+        *probs, face.label or "", confidence, result.model or "", *trust_values(face),
     ]

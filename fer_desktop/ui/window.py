@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget,
 )
 
+from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
 from fer_desktop.export import CsvRecorder, save_png, timestamped_path
 from fer_desktop.faces import FaceDetector
 from fer_desktop.inference import default_model_name, load_classifier, resolve_device
@@ -32,9 +33,11 @@ from fer_desktop.ui.banner import MessageBanner
 from fer_desktop.ui.bridge import BackgroundJob, PipelineBridge
 from fer_desktop.ui.charts import FaceBarsChart, ProbabilityChart
 from fer_desktop.ui.controls import ControlBar
+from fer_desktop.ui.face_text import face_title, quality_text
 from fer_desktop.ui.images import to_bgr
 from fer_desktop.ui.palette import MODEL_LABELS
 from fer_desktop.ui.status import PipelineStatusBar
+from fer_desktop.ui.timeline import SessionTimeline
 from fer_desktop.ui.video_view import VideoView
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
@@ -76,6 +79,7 @@ class MainWindow(QMainWindow):
         probe: Callable[[], list[int]] = probe_cameras,
         detector_factory: Callable[[], Detector] = FaceDetector,
         backend: str = "auto",
+        uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
     ) -> None:
         super().__init__()
         self.setWindowTitle("fer-desktop")
@@ -95,7 +99,8 @@ class MainWindow(QMainWindow):
         self.camera_probe = BackgroundJob(lambda _: probe(), "fer-camera-probe", self)
         self.snapshots = BackgroundJob(lambda job: save_png(*job), "fer-snapshot", self)
 
-        self.controls = ControlBar(smoothing, self)
+        self.bridge.pipeline.analyzer.uncertain_below = uncertain_below
+        self.controls = ControlBar(smoothing, self, uncertain_below)
         self.addToolBar(self.controls)
         self._build_panels()
         self.status = PipelineStatusBar(self)
@@ -125,14 +130,19 @@ class MainWindow(QMainWindow):
         self.faces_label = QLabel("No face in view", self)
         self.faces_label.setStyleSheet("font-weight: bold; padding: 4px")
         self.chart = ProbabilityChart(self)
+        self.quality_label = QLabel("", self)  # the selected face's quality hints, in words
+        self.quality_label.setStyleSheet("color: #b71c1c; padding: 0 4px")
         self.face_bars = FaceBarsChart(self)
         self.face_bars.hide()
+        self.timeline = SessionTimeline(self)
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 4, 4, 4)
         right_layout.addWidget(self.faces_label)
         right_layout.addWidget(self.chart, 3)
+        right_layout.addWidget(self.quality_label)
         right_layout.addWidget(self.face_bars, 2)
+        right_layout.addWidget(self.timeline, 2)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
@@ -162,6 +172,7 @@ class MainWindow(QMainWindow):
         self.controls.cameras_requested.connect(self.refresh_cameras)
         self.controls.model_chosen.connect(self.select_model)
         self.controls.smoothing_changed.connect(self._set_smoothing)
+        self.controls.uncertain_below_changed.connect(lambda v: setattr(self.bridge.pipeline.analyzer, "uncertain_below", v))
         self.controls.record_toggled.connect(self._record_toggled)
         self.controls.snapshot_requested.connect(self.choose_snapshot_file)
         self.video.face_clicked.connect(self._select_face)
@@ -178,6 +189,7 @@ class MainWindow(QMainWindow):
         self.banner.clear("source")
         self.video.clear(f"Opening {self._source_spec or 'the source'}…")
         self._show_no_face()
+        self.timeline.clear()
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a video file", str(self._output_dir), VIDEO_FILTER)
@@ -290,7 +302,9 @@ class MainWindow(QMainWindow):
         elif face.probs is None:
             self.chart.show_probabilities(None, f"Face #{face.track_id}: no model loaded")
         else:
-            self.chart.show_probabilities(face.probs, f"Face #{face.track_id}: {face.label}")
+            self.chart.show_probabilities(face.probs, face_title(face))
+        self.quality_label.setText("" if face is None else quality_text(face))
+        self.timeline.add(result, None if face is None else face.track_id)
         self.face_bars.setVisible(len(result.faces) > 1)
         if len(result.faces) > 1:
             self.face_bars.show_faces(result.faces, face.track_id)
@@ -301,6 +315,7 @@ class MainWindow(QMainWindow):
 
     def _show_no_face(self) -> None:
         self.chart.show_probabilities(None, "No face in view")
+        self.quality_label.setText("")
         self.face_bars.hide()
         self.faces_label.setText("No face in view")
 
@@ -396,12 +411,12 @@ class MainWindow(QMainWindow):
 
 def run_window(
     source: str | None, model: str, device: str, weights_dir: Path, smoothing: float = DEFAULT_SMOOTHING,
-    backend: str = "auto",
+    backend: str = "auto", uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
 ) -> int:
     """Open the window and run the event loop until it closes; Ctrl-C in the terminal closes it too."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("fer-desktop")
-    window = MainWindow(source, model, device, weights_dir, smoothing, backend=backend)
+    window = MainWindow(source, model, device, weights_dir, smoothing, backend=backend, uncertain_below=uncertain_below)
     window.resize(1280, 760)
     window.show()
     signal.signal(signal.SIGINT, lambda *_: window.close())
