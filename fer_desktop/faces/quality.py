@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fer_desktop.faces.detector import Face
 
@@ -39,16 +40,17 @@ class FaceQuality:
 
     def hints(self) -> list[str]:
         """The problems in words, worst first; empty for a face the thresholds find fine."""
-        found = []
-        if self.face_px < MIN_FACE_PX:
-            found.append("too small")
-        if self.brightness < MIN_BRIGHTNESS:
-            found.append("too dark")
-        elif self.brightness > MAX_BRIGHTNESS:
-            found.append("overexposed")
-        if self.sharpness < MIN_SHARPNESS:
-            found.append("blurred")
-        return found
+        return [hint for hint, found in hint_flags(self.face_px, self.brightness, self.sharpness).items() if found]
+
+
+def hint_flags(face_px: ArrayLike, brightness: ArrayLike, sharpness: ArrayLike) -> dict[str, ArrayLike]:
+    """Each hint's verdict for one face (booleans) or for many at once (boolean arrays), worst first."""
+    return {
+        "too small": np.less(face_px, MIN_FACE_PX),
+        "too dark": np.less(brightness, MIN_BRIGHTNESS),
+        "overexposed": np.greater(brightness, MAX_BRIGHTNESS),
+        "blurred": np.less(sharpness, MIN_SHARPNESS),
+    }
 
 
 def face_brightness(frame_bgr: np.ndarray, face: Face) -> float:
@@ -73,5 +75,5 @@ def measure_quality(frame_bgr: np.ndarray, face: Face, crop: np.ndarray) -> Face
     return FaceQuality((face.w + face.h) / 2, face_brightness(frame_bgr, face), crop_sharpness(crop))
 
 
-__all__ = ["FaceQuality", "MAX_BRIGHTNESS", "MIN_BRIGHTNESS", "MIN_FACE_PX", "MIN_SHARPNESS", "crop_sharpness",
+__all__ = ["FaceQuality", "hint_flags", "MAX_BRIGHTNESS", "MIN_BRIGHTNESS", "MIN_FACE_PX", "MIN_SHARPNESS", "crop_sharpness",
            "face_brightness", "measure_quality"]

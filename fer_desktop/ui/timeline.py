@@ -87,7 +87,8 @@ class SessionTimeline(pg.PlotWidget):
         for i, line in enumerate(self.lines):
             line.setData(times, probs[:, i])
 
-    def clear(self) -> None:
+    def reset(self) -> None:
+        """Forget every face (a new source). Not ``clear``: PlotWidget binds that name to its PlotItem's."""
         self.history.clear()
         self._drawn_at = None
         for line in self.lines:

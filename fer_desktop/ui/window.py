@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
         self.banner.clear("source")
         self.video.clear(f"Opening {self._source_spec or 'the source'}…")
         self._show_no_face()
-        self.timeline.clear()
+        self.timeline.reset()
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a video file", str(self._output_dir), VIDEO_FILTER)
