@@ -189,19 +189,29 @@ def read_chunks(path: Path, size: int | None = None) -> Iterator[tuple[list[str]
             line += len(chunk)
 
 
-def _numbers(rows: list[list[str]], columns: list[int], header: list[str], path: Path, first_line: int) -> np.ndarray:
-    """The given columns of ``rows`` as floats; a bad value raises ``ReportError`` naming its line and column."""
+def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Path, blank_ok: bool = False) -> np.ndarray:
+    """Column ``c`` of ``rows`` as floats; blanks are NaN where ``blank_ok``, else an error.
+
+    A bad value raises ``ReportError`` naming its line and column.
+    """
     try:
-        return np.array([[float(row[c]) for c in columns] for row in rows], np.float64).reshape(len(rows), len(columns))
-    except (ValueError, IndexError):
-        for offset, row in enumerate(rows):
-            for c in columns:
-                try:
-                    float(row[c])
-                except (ValueError, IndexError):
-                    value = row[c] if c < len(row) else ""
-                    raise ReportError(f"{path} line {first_line + offset}: {header[c]} is {value!r}, not a number") from None
+        text = [row[c] for row in rows]
+    except IndexError:
+        short = next(i for i, row in enumerate(rows) if len(row) <= c)
+        raise ReportError(f"{path} line {lines[short]}: {len(rows[short])} fields, no {name} column") from None
+    try:
+        return np.fromiter(map(_blank_as_nan if blank_ok else float, text), np.float64, len(text))
+    except ValueError:
+        for offset, value in enumerate(text):
+            try:
+                float(value)
+            except ValueError:
+                raise ReportError(f"{path} line {lines[offset]}: {name} is {value!r}, not a number") from None
         raise
+
+
+def _blank_as_nan(value: str) -> float:
+    return float(value) if value else np.nan
 
 
 def summarise(path: Path, uncertain_below: float) -> SessionSummary:
@@ -225,8 +235,12 @@ def summarise(path: Path, uncertain_below: float) -> SessionSummary:
         without_model += len(chunk) - len(rows)
         if not rows:
             continue
-        numbers = _numbers(rows, [at[c] for c in ("time_s", *EMOTIONS, "confidence")], header, path, first_line)
-        times, probs, confidence = numbers[:, 0], numbers[:, 1:-1], numbers[:, -1]
+
+        def column(name: str, blank_ok: bool = False) -> np.ndarray:
+            return _column(rows, lines, at[name], name, path, blank_ok)
+
+        times, confidence = column("time_s"), column("confidence")
+        probs = np.stack([column(name) for name in EMOTIONS], axis=1)
         if has_verdict:
             verdict = {"1": 1, "0": 0}
             confident = np.array([verdict.get(row[at["confident"]], -1) for row in rows])
@@ -234,7 +248,7 @@ def summarise(path: Path, uncertain_below: float) -> SessionSummary:
             confident = (confidence >= uncertain_below).astype(np.int64)
         quality = None
         if has_quality:
-            quality = np.array([[float(row[at[c]]) if row[at[c]] != "" else np.nan for c in QUALITY] for row in rows])
+            quality = np.stack([column(name, blank_ok=True) for name in QUALITY], axis=1)
         if "model" in at:
             for model in {row[at["model"]] for row in rows} - {"", *models}:
                 models.append(model)
