@@ -1,9 +1,10 @@
-"""The session timeline: a minute of each tracked face, drawn for the selected one (pytest-qt)."""
+"""The session timeline, the words a face is shown with, and the report the window offers (pytest-qt)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from fer_desktop.emotions import EMOTIONS
@@ -64,3 +65,27 @@ def test_an_uncertain_face_reads_uncertain_with_its_two_leading_emotions() -> No
     assert quality_text(face) == "Unreliable: too small, too dark"
     sure = FaceResult(4, BOX, probs, probs, confident=True, quality=FaceQuality(100, 120, 5000))
     assert face_title(sure) == "Face #4: happy" and face_tag(sure) == "happy 40%" and quality_text(sure) == ""
+
+
+def test_the_window_offers_the_report_of_a_recording(qtbot: QtBot, weights_dir, tmp_path, monkeypatch) -> None:
+    from conftest import GridDetector
+    from PySide6.QtGui import QDesktopServices
+
+    from fer_desktop.ui.window import MainWindow
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    window = MainWindow("demo", "squeezenet", "cpu", weights_dir, probe=lambda: [],
+                        detector_factory=lambda: GridDetector(2), backend="torch")
+    qtbot.addWidget(window)
+    out = tmp_path / "rec.csv"
+    window.start_recording(out)
+    qtbot.waitUntil(lambda: window.bridge.recorder.rows >= 6, timeout=20_000)
+    assert window.timeline.history.track_ids  # the timeline follows the faces
+    window.stop_recording()
+    assert "Open report" in [b.text() for b in window.banner.findChildren(QPushButton)]
+    with qtbot.waitSignal(window.report_written, timeout=20_000):
+        next(b for b in window.banner.findChildren(QPushButton) if b.text() == "Open report").click()
+    assert opened == [str(tmp_path / "rec-report" / "report.html")]
+    assert (tmp_path / "rec-report" / "summary.json").is_file()
+    window.close()

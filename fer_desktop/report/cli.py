@@ -21,6 +21,16 @@ def _safe(face_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", face_id)
 
 
+def report_folder(csv_path: Path) -> Path:
+    """A folder beside the recording that does not exist yet: ``NAME-report``, else ``NAME-report-2``, …"""
+    folder = csv_path.with_name(f"{csv_path.stem}-report")
+    n = 2
+    while folder.exists():
+        folder = csv_path.with_name(f"{csv_path.stem}-report-{n}")
+        n += 1
+    return folder
+
+
 def write_report(csv_path: Path, out: Path, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
                  overwrite: bool = False) -> Path:
     """Summarise ``csv_path`` and write the report into ``out``; returns report.html's path.

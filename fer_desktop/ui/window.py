@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget,
 )
@@ -29,6 +29,7 @@ from fer_desktop.pipeline.analyzer import Detector
 from fer_desktop.pipeline.capture import SourceOpener
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
 from fer_desktop.pipeline.sources import DEMO
+from fer_desktop.report.cli import report_folder, write_report
 from fer_desktop.ui.banner import MessageBanner
 from fer_desktop.ui.bridge import BackgroundJob, PipelineBridge
 from fer_desktop.ui.charts import FaceBarsChart, ProbabilityChart
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
     model_failed = Signal(str)  # why the chosen model could not be loaded
     cameras_found = Signal(list)
     snapshot_saved = Signal(object)  # Path
+    report_written = Signal(object)  # the report.html's Path
 
     def __init__(
         self,
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
         )
         self.camera_probe = BackgroundJob(lambda _: probe(), "fer-camera-probe", self)
         self.snapshots = BackgroundJob(lambda job: save_png(*job), "fer-snapshot", self)
+        self.reports = BackgroundJob(lambda csv_path: write_report(csv_path, report_folder(csv_path)), "fer-report", self)
 
         self.bridge.pipeline.analyzer.uncertain_below = uncertain_below
         self.controls = ControlBar(smoothing, self, uncertain_below)
@@ -166,6 +169,8 @@ class MainWindow(QMainWindow):
         self.camera_probe.failed.connect(lambda _, error: self._cameras_probed([]))
         self.snapshots.done.connect(self._snapshot_written)
         self.snapshots.failed.connect(lambda _, error: self.banner.show_message("snapshot", f"Snapshot not saved: {error}"))
+        self.reports.done.connect(self._report_written)
+        self.reports.failed.connect(lambda _, error: self.banner.show_message("report", f"No report: {error}"))
         self.controls.source_chosen.connect(self.open_source)
         self.controls.file_requested.connect(self.choose_file)
         self.controls.url_requested.connect(self.choose_url)
@@ -364,12 +369,21 @@ class MainWindow(QMainWindow):
         if recorder is not None:
             recorder.close()
             self.status.showMessage(f"Recorded {recorder.rows} rows to {recorder.path}", 10_000)
+            if recorder.rows and not self._closed:
+                self.banner.show_message("report", f"Recorded {recorder.rows} rows to {recorder.path.name}.", "info",
+                                         [("Open report", lambda: self.reports.request(recorder.path))])
         self.controls.show_recording(False)
         self.status.show_recording("")
 
     def _recording_failed(self, message: str) -> None:
         self.stop_recording()
         self.banner.show_message("recording", message)
+
+    def _report_written(self, _: object, html: Path) -> None:
+        self.banner.clear("report")
+        self.status.showMessage(f"Report written: {html}", 10_000)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
+        self.report_written.emit(html)
 
     def choose_snapshot_file(self) -> None:
         suggestion = timestamped_path(self._output_dir, "fer-desktop", ".png")
@@ -400,7 +414,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         deadline = time.perf_counter() + SHUTDOWN_S
         self._status_timer.stop()
-        jobs = (self.loader, self.camera_probe, self.snapshots)
+        jobs = (self.loader, self.camera_probe, self.snapshots, self.reports)
         for job in jobs:
             job.stop()  # ask all first, so they wind down together
         self.bridge.pipeline.stop()
