@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,27 @@ def test_store_calibration_beside_the_ensemble_members(tmp_path) -> None:
     meta = json.loads(path.read_text())
     assert meta["members"] == {"resnet18": 0.5, "vgg19": 0.5}
     assert meta["calibration"] == {"method": "temperature", "temperature": 1.2}
+
+
+def test_calibrate_command_writes_into_the_weights_and_draws_the_figures(tmp_path, monkeypatch) -> None:
+    import torch
+
+    from fer_desktop.models import create_model
+    from fer_desktop.weights import read_info, save_weights
+    from fer_fixtures import synthetic_fer, write_zip
+    from trainer.calibrate import main
+
+    monkeypatch.setenv("FER_DESKTOP_CACHE", str(tmp_path / "cache"))
+    archive = write_zip(tmp_path / "fer.zip", synthetic_fer(train=1, public=12, private=1).files)
+    torch.manual_seed(0)
+    weights = tmp_path / "weights"
+    save_weights(weights / "squeezenet.safetensors", "squeezenet", create_model("squeezenet").state_dict(), {"note": "random"})
+    main(["--data", str(archive), "--model", "squeezenet", "--weights", str(weights), "--figures", str(tmp_path / "fig"),
+          "--device", "cpu"])
+    info = read_info(weights / "squeezenet.safetensors")
+    assert info["note"] == "random" and info["calibration"]["method"] in ("temperature", "isotonic", "vector")
+    assert info["calibration"]["fitted_on"].startswith("PublicTest, 84 faces")
+    for name in ("squeezenet-reliability.png", "risk-coverage.png"):
+        assert (tmp_path / "fig" / name).read_bytes()[:4] == b"\x89PNG"
+    record = json.loads((tmp_path / "fig" / "squeezenet-calibration.json").read_text())
+    assert record["selection"]["check_argmax_moved"] == 0 and len(record["risk_coverage"]) == 40

@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", required=True, nargs="+", choices=MODEL_NAMES)
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS_DIR, help="weights folder to read and write (default: weights/)")
     p.add_argument("--figures", type=Path,
-                   help="write NAME-reliability.png, NAME-calibration.json and risk-coverage.png here")
+                   help="write NAME-reliability.png and NAME-calibration.json here, and risk-coverage.png of every "
+                   "model calibrated into it")
     p.add_argument("--dry-run", action="store_true", help="choose and check, but leave the weights as they are")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     args = p.parse_args(argv)
@@ -178,11 +179,16 @@ def main(argv: list[str] | None = None) -> None:
         if args.figures:
             curves[name] = write_figures(name, probs, labels, calibration, record, args.figures)
             kept = next(r for r in curves[name] if abs(r["threshold"] - DEFAULT_UNCERTAIN_BELOW) < 1e-9)
+            right = "none" if kept["accuracy"] is None else f"{kept['accuracy']:.1%}"
             print(f"{name}: at the uncertainty threshold {DEFAULT_UNCERTAIN_BELOW} (calibrated), {kept['coverage']:.1%} "
-                  f"of PublicTest faces are kept, {kept['accuracy']:.1%} of them right")
+                  f"of PublicTest faces are kept, {right} of them right")
         if not args.dry_run:
             print(f"{name}: calibration written to {store_calibration(name, args.weights, calibration)}")
-    if curves:
+    if args.figures:
+        # Every model calibrated into this folder so far, not only this run's: models may be calibrated one at a time.
+        for path in sorted(args.figures.glob("*-calibration.json")):
+            record = json.loads(path.read_text())
+            curves.setdefault(record["model"], record["risk_coverage"])
         plot_risk_coverage(curves, args.figures / "risk-coverage.png", "PublicTest, calibrated (cross-fitted)",
                            DEFAULT_UNCERTAIN_BELOW)
 
