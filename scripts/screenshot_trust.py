@@ -1,6 +1,6 @@
-"""Write docs/screenshot-trust.png: the window on two demo faces, one sharp and one out of focus, after a while.
+"""Write docs/screenshot-trust.png: the window on two copies of the demo face, one clear, one hidden and blurred.
 
-    xvfb-run -a python scripts/screenshot_trust.py docs/screenshot-trust.png --weights weights
+    xvfb-run -a python scripts/screenshot_trust.py docs/screenshot-trust.png --select-right
 
 It shows what the window says about trust: the calibrated bars, "uncertain" with
 the two leading emotions where the top probability is below the threshold, the
@@ -10,6 +10,7 @@ quality hints beside the chart, and the last minute's timeline.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from fer_desktop.pipeline.demo import DEMO_FPS, astronaut_photo, backdrop, demo_frame
+from fer_desktop.pipeline.demo import DEMO_FPS, astronaut_photo
 from fer_desktop.ui.window import MainWindow
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
@@ -26,23 +27,28 @@ SETTLE_MS = 20_000  # the model loads, and the timeline fills a little
 
 
 class TwoFaceDemo:
-    """The demo above, and below it the demo a moment later, out of focus (Gaussian blur, sigma 3 px)."""
+    """The astronaut twice, side by side: as photographed, and with her mouth covered and out of focus
+    (Gaussian blur, sigma 6 px), each drifting a little so the timeline moves."""
 
-    name = "Demo: a sharp face and a blurred one"
+    name = "Demo: a clear face and a hidden, blurred one"
     fps = DEMO_FPS
     live = False
     frame_count = None
 
     def __init__(self) -> None:
-        self._photo, self._background = astronaut_photo(), backdrop()
+        self._tile = cv2.resize(astronaut_photo()[0:330, 60:390], (480, 480))  # the face fills a fifth of the width
+        self._covered = self._tile.copy()
+        self._covered[185:240, 180:300] = (120, 110, 100)  # a grey card over the mouth
+        self._covered = cv2.GaussianBlur(self._covered, (0, 0), 6)
         self._index = 0
 
     def read(self) -> np.ndarray:
         t = self._index / self.fps
         self._index += 1
-        sharp = demo_frame(t, self._photo, self._background)
-        blurred = cv2.GaussianBlur(demo_frame(t + 1.5, self._photo, self._background), (0, 0), 3)
-        return np.vstack([sharp, blurred])
+        shift = np.float32([[1, 0, 12 * math.sin(t)], [0, 1, 8 * math.cos(0.7 * t)]])
+        tiles = [cv2.warpAffine(tile, shift, (480, 480), borderMode=cv2.BORDER_REPLICATE)
+                 for tile in (self._tile, self._covered)]
+        return np.hstack(tiles)
 
     def close(self) -> None:
         pass
@@ -53,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path, nargs="?", default=Path("docs/screenshot-trust.png"))
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS_DIR)
     p.add_argument("--model", default="squeezenet")
-    p.add_argument("--select-lower", action="store_true", help="show the blurred face's chart")
+    p.add_argument("--select-right", action="store_true", help="show the covered face's chart")
     args = p.parse_args(argv)
     app = QApplication(sys.argv[:1])
     window = MainWindow(None, args.model, "cpu", args.weights, probe=lambda: [])
@@ -65,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         window.grab().save(str(args.out))
         window.close()
 
-    if args.select_lower:
+    if args.select_right:
         def pick(result: object) -> None:
-            lower = [f for f in result.faces if f.box.y > 480]
-            if lower:
-                window.video.face_clicked.emit(lower[0].track_id)  # as a click on it would
+            right = [f for f in result.faces if f.box.x > 480]
+            if right:
+                window.video.face_clicked.emit(right[0].track_id)  # as a click on it would
         window.chart_updated.connect(pick)
     QTimer.singleShot(SETTLE_MS, shoot)
     app.exec()

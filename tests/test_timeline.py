@@ -58,7 +58,7 @@ def test_timeline_draws_the_selected_face_in_the_bar_colours(qtbot: QtBot) -> No
 
 def test_an_uncertain_face_reads_uncertain_with_its_two_leading_emotions() -> None:
     probs = np.array([0.1, 0.05, 0.05, 0.4, 0.1, 0.05, 0.25], np.float32)
-    quality = FaceQuality(face_px=12, brightness=20, sharpness=5000)
+    quality = FaceQuality(face_px=12, brightness=10, sharpness=5000)
     face = FaceResult(4, BOX, probs, probs, confident=False, quality=quality)
     assert "uncertain" in face_title(face) and "happy 40% · neutral 25%" in face_title(face)
     assert face_tag(face) == "uncertain (happy 40%)"
@@ -78,10 +78,10 @@ def test_the_window_offers_the_report_of_a_recording(qtbot: QtBot, weights_dir, 
     window = MainWindow("demo", "squeezenet", "cpu", weights_dir, probe=lambda: [],
                         detector_factory=lambda: GridDetector(2), backend="torch")
     qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.timeline.history.track_ids == [1, 2], timeout=30_000)  # it follows the faces
     out = tmp_path / "rec.csv"
     window.start_recording(out)
     qtbot.waitUntil(lambda: window.bridge.recorder.rows >= 6, timeout=20_000)
-    assert window.timeline.history.track_ids  # the timeline follows the faces
     window.stop_recording()
     assert "Open report" in [b.text() for b in window.banner.findChildren(QPushButton)]
     with qtbot.waitSignal(window.report_written, timeout=20_000):
