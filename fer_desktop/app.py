@@ -48,7 +48,8 @@ def resolve_model_arguments(parser: argparse.ArgumentParser, args: argparse.Name
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fer_desktop.app_arguments import positive_int
+    from fer_desktop.app_arguments import positive_int, probability
+    from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
     from fer_desktop.cli import add_version_flag
     from fer_desktop.export import OVERWRITE_FLAG
 
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--source", help="camera index (0), video file, stream URL or 'demo'; "
                         "the window defaults to the first camera that opens")
     add_model_arguments(parser)
+    parser.add_argument("--uncertain-below", type=probability, default=DEFAULT_UNCERTAIN_BELOW, metavar="P",
+                        help="a face whose top calibrated probability is below P reads \"uncertain\" (CSV column "
+                        "confident = 0); 0 turns it off (default: %(default)s)")
     headless = parser.add_argument_group("headless mode (no window; every frame is processed)")
     headless.add_argument("--headless", action="store_true", help="run without a window; needs --source")
     headless.add_argument("--csv", type=Path, metavar="OUT.csv", help="one row per face per frame")
@@ -111,7 +115,7 @@ def _main(argv: list[str] | None) -> int:
     from fer_desktop.ui.window import run_window
 
     return run_window(source=args.source, model=model, device=device, weights_dir=args.weights,
-                      smoothing=args.smoothing, backend=args.backend)
+                      smoothing=args.smoothing, backend=args.backend, uncertain_below=args.uncertain_below)
 
 
 def has_display() -> bool:

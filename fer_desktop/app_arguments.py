@@ -41,6 +41,17 @@ def smoothing_weight(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    """An ``argparse`` type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise argparse.ArgumentTypeError(f"{text} is outside [0, 1]")
+    return value
+
+
 def is_file_source(spec: str) -> bool:
     """A video file, rather than a camera index, a stream URL or the demo."""
     spec = spec.strip()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
 from fer_desktop.export import Recorder, RunSummary, write_json
 from fer_desktop.faces import FaceDetector
 from fer_desktop.pipeline import FrameResult, Pipeline, PipelineCallbacks, SourceEnd, SourceError, SourceInfo
@@ -33,6 +34,7 @@ def run_headless(
     *,
     recorder: Recorder | None = None,
     smoothing: float = DEFAULT_SMOOTHING,
+    uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
     max_faces: int = MAX_FACES,
     max_frames: int | None = None,
     detector_factory: Callable[[], Detector] = FaceDetector,
@@ -77,6 +79,7 @@ def run_headless(
     )
     pipeline.classifier = classifier
     pipeline.recorder = recorder
+    pipeline.analyzer.uncertain_below = uncertain_below
     t_start = time.perf_counter()
     with handling_stop_signals("flag") as signals:
         try:
@@ -124,7 +127,7 @@ def _run_command(args: argparse.Namespace, model: str, device: str, signals: Sto
         extra["backend"] = classifier.backend
         if signals.received is None:
             run_headless(args.source, classifier, recorder=recorder, smoothing=args.smoothing,
-                         max_frames=args.max_frames, progress=True)
+                         uncertain_below=args.uncertain_below, max_frames=args.max_frames, progress=True)
         else:  # stopped while the model loaded
             summary.model, summary.interrupted_by = model, signal_name(signals.received)
             recorder.close(create=True)

@@ -84,3 +84,22 @@ def test_bad_inputs_stop_with_one_clear_sentence(tmp_path, always_happy):
         main(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy)])
     with pytest.raises(SystemExit, match=r"vgg19\.safetensors: weights file not found"):
         main(["--model", "vgg19", "--data", str(photos), "--weights", str(always_happy)])
+
+
+def test_calibration_metrics_and_reliability_diagram(tmp_path, monkeypatch, always_happy):
+    from fer_desktop.weights import update_weights
+
+    monkeypatch.setenv("FER_DESKTOP_CACHE", str(tmp_path / "cache"))
+    archive = write_zip(tmp_path / "fer.zip", synthetic_fer(train=1, public=2, private=1).files)
+    args = ["--model", "squeezenet", "--data", str(archive), "--weights", str(always_happy)]
+    plain = run(args, tmp_path / "plain.json")
+    # Always "happy" at ~100% while right one time in seven: ECE is the gap, about 6/7.
+    assert plain["ece"] == pytest.approx(1 - 1 / 7, abs=0.01)
+    assert plain["calibration"] is None and (tmp_path / "plain-reliability.png").is_file()
+    update_weights(always_happy / "squeezenet.safetensors", {"calibration": {"method": "temperature", "temperature": 8.0}})
+    calibrated = run(args, tmp_path / "calibrated.json")
+    assert calibrated["calibration"] == "temperature"
+    assert calibrated["accuracy"] == plain["accuracy"]
+    assert calibrated["ece"] < plain["ece"] and calibrated["nll"] < plain["nll"] and calibrated["brier"] < plain["brier"]
+    assert calibrated["uncalibrated"]["ece"] == pytest.approx(plain["ece"])
+    assert (tmp_path / "calibrated-reliability.png").read_bytes()[:4] == b"\x89PNG"

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_desktop.calibration import apply_calibration
 from fer_desktop.cli import EXIT_INTERRUPTED, add_data, add_json, add_version_flag, shared_flags
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.export.files import write_json
@@ -25,7 +26,7 @@ from fer_desktop.inference import resolve_device
 from fer_desktop.models import MODEL_NAMES, mirror_averaged
 from fer_desktop.weights import WeightsError, load_named
 from trainer.data import SPLITS, DataError, load_fer
-from trainer.metrics import classification_metrics, format_table
+from trainer.metrics import calibration_metrics, classification_metrics, format_table, plot_reliability
 from trainer.predict import predict_probs
 
 
@@ -86,13 +87,23 @@ def evaluate(args: argparse.Namespace) -> dict:
     if len(labels) == 0:
         raise DataError(f"{data_path}: no {split} faces to evaluate")
     mirror = not args.tta and mirror_averaged(args.model)  # as the app classifies it
-    probs = predict_probs(model, spec, faces, device, tta=args.tta, mirror=mirror, progress="evaluating")
+    uncalibrated = predict_probs(model, spec, faces, device, tta=args.tta, mirror=mirror, progress="evaluating")
+    probs = apply_calibration(uncalibrated, info.get("calibration"))  # as the app shows them
     metrics = classification_metrics(labels, probs)
+    if args.json:
+        curves = {"uncalibrated": uncalibrated, "calibrated": probs} if info.get("calibration") else {"probabilities": probs}
+        plot_reliability(labels, curves, reliability_path(args.json), f"{args.model} on {split}: reliability")
     return {
         "model": args.model, "data": str(data_path), "split": split, "tta": args.tta, "mirror": mirror,
         "device": device,
         "no_face": no_face, "skipped": skipped, "weights_public_accuracy": info.get("public_accuracy"), **metrics,
+        "calibration": (info.get("calibration") or {}).get("method"), "uncalibrated": calibration_metrics(labels, uncalibrated),
     }
+
+
+def reliability_path(json_path: Path) -> Path:
+    """The reliability diagram beside the metrics JSON."""
+    return json_path.with_name(f"{json_path.stem}-reliability.png")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tta", action="store_true", help="ten-crop and mirror test-time augmentation")
     add_json(p, "the metrics")
     args = p.parse_args(argv)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
     try:
         result = evaluate(args)
     except (DataError, WeightsError, ValueError) as e:

@@ -45,7 +45,7 @@ class Settings:
 class VideoResult:
     status: str  # "done", "failed" or "interrupted"
     summary: dict[str, Any] | None = None  # as ``fer-desktop --headless --summary`` writes it
-    csv_bytes: bytes | None = None  # as headless mode's CsvRecorder wrote them
+    csv_bytes: bytes | None = None  # as headless mode's Recorder wrote them
     error: str | None = None
 
 

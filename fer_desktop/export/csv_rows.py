@@ -36,6 +36,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("label", lambda _, face: face.label or ""),
     Column("confidence", lambda _, face: "" if face.confidence is None else f"{face.confidence:.4f}"),
     Column("model", lambda result, _: result.model or ""),
+    # How far to trust the row: the "uncertain" verdict (1/0, empty without a model) and the face-quality
+    # measures of fer_desktop/faces/quality.py.
+    Column("confident", lambda _, face: "" if face.confident is None else int(face.confident)),
+    Column("face_px", lambda _, face: "" if face.quality is None else f"{face.quality.face_px:.1f}"),
+    Column("brightness", lambda _, face: "" if face.quality is None else f"{face.quality.brightness:.1f}"),
+    Column("sharpness", lambda _, face: "" if face.quality is None else f"{face.quality.sharpness:.1f}"),
 )
 CSV_COLUMNS: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 

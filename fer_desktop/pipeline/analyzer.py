@@ -8,7 +8,9 @@ from typing import Protocol
 
 import numpy as np
 
+from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW, apply_calibration
 from fer_desktop.faces import Face, FaceDetector, crop_faces
+from fer_desktop.faces.quality import measure_quality
 from fer_desktop.inference.base import Classifier
 from fer_desktop.models import mirror_averaged
 from fer_desktop.pipeline.frames import FaceResult, Frame, FrameResult, StageTimings
@@ -52,6 +54,7 @@ class FrameAnalyzer:
         self._detector: Detector | None = None
         self.max_faces = max_faces
         self.classifier: Classifier | None = None
+        self.uncertain_below = DEFAULT_UNCERTAIN_BELOW  # may be set from any thread, like the classifier
         self._tracker = FaceTracker(confirm_frames=confirm_frames)
         self._smoother = ProbabilitySmoother(smoothing)
         self._source_id: int | None = None
@@ -98,18 +101,22 @@ class FrameAnalyzer:
         t_detect_end = time.perf_counter()  # detection includes the second look at new faces
         crops = crop_faces(frame.image, faces) if classifier is not None and faces else None
         t_crops_ready = time.perf_counter()
-        raw = classify(classifier, crops) if crops is not None else None
+        # The one point where a classifier's probabilities enter the app: calibrated with the weights' own map.
+        raw = apply_calibration(classify(classifier, crops), calibration_of(classifier)) if crops is not None else None
         t_probs_ready = time.perf_counter()
 
-        results = tuple(
-            FaceResult(
+        uncertain_below = self.uncertain_below
+        results = []
+        for i, (face, track_id) in enumerate(zip(faces, ids)):
+            probs = None if raw is None else self._smoother.update(track_id, raw[i])
+            results.append(FaceResult(
                 track_id=track_id,
                 box=face,
-                probs=None if raw is None else self._smoother.update(track_id, raw[i]),
+                probs=probs,
                 raw_probs=None if raw is None else raw[i],
-            )
-            for i, (face, track_id) in enumerate(zip(faces, ids))
-        )
+                confident=None if probs is None else bool(probs.max() >= uncertain_below),
+                quality=None if crops is None else measure_quality(frame.image, face, crops[i]),
+            ))
         t_done = time.perf_counter()
         timings = StageTimings(
             capture_to_detect_ms=(t_detect_start - frame.t_capture) * 1e3,
@@ -119,4 +126,9 @@ class FrameAnalyzer:
             decode_ms=frame.read_ms,
             crop_ms=(t_crops_ready - t_detect_end) * 1e3,
         )
-        return FrameResult(frame, results, len(detected), None if classifier is None else classifier.name, timings)
+        return FrameResult(frame, tuple(results), len(detected), None if classifier is None else classifier.name, timings)
+
+
+def calibration_of(classifier: Classifier) -> dict | None:
+    """The calibration stored with a classifier's weights (None for weights without one, and for test fakes)."""
+    return (getattr(classifier, "info", None) or {}).get("calibration")

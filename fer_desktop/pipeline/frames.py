@@ -8,6 +8,7 @@ import numpy as np
 
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.faces import Face
+from fer_desktop.faces.quality import FaceQuality
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class FaceResult:
     box: Face
     probs: np.ndarray | None  # (7,) smoothed, in EMOTIONS order
     raw_probs: np.ndarray | None  # (7,) this frame's own output
+    confident: bool | None = None  # top smoothed probability at or above the uncertainty threshold
+    quality: FaceQuality | None = None  # size, brightness and sharpness (None while no model is loaded)
 
     @property
     def label(self) -> str | None:

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QPushButton, QToolBar, QWidget
 
+from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
 from fer_desktop.pipeline.smoothing import MAX_SMOOTHING
 from fer_desktop.pipeline.sources import DEMO
 from fer_desktop.ui.palette import MODEL_LABELS
@@ -25,11 +26,14 @@ class ControlBar(QToolBar):
     cameras_requested = Signal()
     model_chosen = Signal(str)
     smoothing_changed = Signal(float)
+    uncertain_below_changed = Signal(float)
     record_toggled = Signal(bool)
     pause_toggled = Signal(bool)
     snapshot_requested = Signal()
 
-    def __init__(self, smoothing: float, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, smoothing: float, parent: QWidget | None = None, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW
+    ) -> None:
         super().__init__("Controls", parent)
         self.setMovable(False)
         self.source_box = QComboBox(self)
@@ -51,6 +55,11 @@ class ControlBar(QToolBar):
         self.pause_button.setCheckable(True)
         self.pause_button.setShortcut("Space")
         self.pause_button.setToolTip("hold the video at the current frame (Space)")
+        self.uncertain_box = QDoubleSpinBox(self)
+        self.uncertain_box.setRange(0.0, 1.0)
+        self.uncertain_box.setSingleStep(0.05)
+        self.uncertain_box.setValue(uncertain_below)
+        self.uncertain_box.setToolTip("a face whose top (calibrated) probability is below this reads \"uncertain\"; 0 never")
         self.record_button = QPushButton("● Record", self)
         self.record_button.setCheckable(True)
         self.record_button.setToolTip("write one CSV row per face per processed frame")
@@ -61,6 +70,7 @@ class ControlBar(QToolBar):
             ("Source", [self.source_box, self.file_button, self.url_button, self.cameras_button, self.pause_button]),
             ("Model", [self.model_box]),
             ("Smoothing", [self.smoothing_box]),
+            ("Uncertain below", [self.uncertain_box]),
             (None, [self.record_button, self.snapshot_button]),
         ]
         for n, (caption, widgets) in enumerate(groups):
@@ -83,6 +93,7 @@ class ControlBar(QToolBar):
         QShortcut(QKeySequence(KEYS["demo"]), self, lambda: self.source_chosen.emit(DEMO))
         self.model_box.activated.connect(lambda i: self.model_chosen.emit(self.model_box.itemData(i)))
         self.smoothing_box.valueChanged.connect(self.smoothing_changed)
+        self.uncertain_box.valueChanged.connect(self.uncertain_below_changed)
         self.record_button.toggled.connect(self.record_toggled)
         self.pause_button.toggled.connect(self.pause_toggled)
         self.snapshot_button.clicked.connect(self.snapshot_requested)

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEv
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from fer_desktop.pipeline import FaceResult, FrameResult
+from fer_desktop.ui.face_text import face_tag
 from fer_desktop.ui.images import fit_size
 from fer_desktop.ui.palette import EMOTION_COLORS, NO_MODEL_COLOR
 
@@ -90,7 +91,7 @@ class VideoView(QWidget):
         painter.setPen(QPen(color, 4 if selected else 2))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(box)
-        text = "no model" if face.label is None else f"{face.label} {face.confidence:.0%}"
+        text = face_tag(face)
         self._draw_tag(painter, QPointF(box.left(), box.top()), f"#{face.track_id} {text}", color, above=True)
 
     def _draw_tag(self, painter: QPainter, at: QPointF, text: str, color: QColor, above: bool = False) -> None:

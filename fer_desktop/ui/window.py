@@ -12,12 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget,
 )
 
+from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
 from fer_desktop.export import Recorder, save_png, timestamped_path
 from fer_desktop.faces import FaceDetector
 from fer_desktop.inference import default_model_name, load_classifier, resolve_device
@@ -26,14 +27,17 @@ from fer_desktop.pipeline.analyzer import Detector
 from fer_desktop.pipeline.capture import SourceOpener
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
 from fer_desktop.pipeline.sources import DEMO
+from fer_desktop.report.cli import report_folder, write_report
 from fer_desktop.stop_signals import exit_code, stop_signals_call
 from fer_desktop.ui.banner import MessageBanner
 from fer_desktop.ui.bridge import BackgroundJob, PipelineBridge
 from fer_desktop.ui.charts import FaceBarsChart, ProbabilityChart
 from fer_desktop.ui.controls import KEYS, ControlBar
+from fer_desktop.ui.face_text import face_title, quality_text
 from fer_desktop.ui.images import to_bgr
 from fer_desktop.ui.palette import MODEL_LABELS
 from fer_desktop.ui.status import PipelineStatusBar
+from fer_desktop.ui.timeline import SessionTimeline
 from fer_desktop.ui.video_view import VideoView
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
@@ -64,6 +68,7 @@ class MainWindow(QMainWindow):
     model_failed = Signal(str)  # why the chosen model could not be loaded
     cameras_found = Signal(list)
     snapshot_saved = Signal(object)  # Path
+    report_written = Signal(object)  # the report.html's Path
 
     def __init__(
         self,
@@ -75,6 +80,7 @@ class MainWindow(QMainWindow):
         probe: Callable[[], list[int]] = probe_cameras,
         detector_factory: Callable[[], Detector] = FaceDetector,
         backend: str = "auto",
+        uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
     ) -> None:
         super().__init__()
         self.setWindowTitle("fer-desktop")
@@ -96,8 +102,10 @@ class MainWindow(QMainWindow):
         )
         self.camera_probe = BackgroundJob(lambda _: probe(), "fer-camera-probe", self)
         self.snapshots = BackgroundJob(lambda job: save_png(*job), "fer-snapshot", self)
+        self.reports = BackgroundJob(lambda csv_path: write_report(csv_path, report_folder(csv_path)), "fer-report", self)
 
-        self.controls = ControlBar(smoothing, self)
+        self.bridge.pipeline.analyzer.uncertain_below = uncertain_below
+        self.controls = ControlBar(smoothing, self, uncertain_below)
         self.addToolBar(self.controls)
         self.quit_action = QAction("Quit", self)
         self.quit_action.setShortcuts(_quit_shortcuts())
@@ -132,14 +140,19 @@ class MainWindow(QMainWindow):
         self.faces_label = QLabel("No face in view", self)
         self.faces_label.setStyleSheet("font-weight: bold; padding: 4px")
         self.chart = ProbabilityChart(self)
+        self.quality_label = QLabel("", self)  # the selected face's quality hints, in words
+        self.quality_label.setStyleSheet("color: #b71c1c; padding: 0 4px")
         self.face_bars = FaceBarsChart(self)
         self.face_bars.hide()
+        self.timeline = SessionTimeline(self)
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 4, 4, 4)
         right_layout.addWidget(self.faces_label)
         right_layout.addWidget(self.chart, 3)
+        right_layout.addWidget(self.quality_label)
         right_layout.addWidget(self.face_bars, 2)
+        right_layout.addWidget(self.timeline, 2)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
@@ -163,12 +176,15 @@ class MainWindow(QMainWindow):
         self.camera_probe.failed.connect(lambda _, error: self._cameras_probed([]))
         self.snapshots.done.connect(self._snapshot_written)
         self.snapshots.failed.connect(lambda _, error: self.banner.show_message("snapshot", f"Snapshot not saved: {error}"))
+        self.reports.done.connect(self._report_written)
+        self.reports.failed.connect(lambda _, error: self.banner.show_message("report", f"No report: {error}"))
         self.controls.source_chosen.connect(self.open_source)
         self.controls.file_requested.connect(self.choose_file)
         self.controls.url_requested.connect(self.choose_url)
         self.controls.cameras_requested.connect(self.refresh_cameras)
         self.controls.model_chosen.connect(self.select_model)
         self.controls.smoothing_changed.connect(self._set_smoothing)
+        self.controls.uncertain_below_changed.connect(lambda v: setattr(self.bridge.pipeline.analyzer, "uncertain_below", v))
         self.controls.record_toggled.connect(self._record_toggled)
         self.controls.snapshot_requested.connect(self.choose_snapshot_file)
         self.controls.pause_toggled.connect(self.set_paused)
@@ -189,6 +205,7 @@ class MainWindow(QMainWindow):
         self.controls.show_paused(False)
         self._show_source_state(f"Opening {self._source_spec or 'the source'}…", clear_video=True)
         self._show_no_face()
+        self.timeline.reset()
 
     def _show_source_state(self, text: str, clear_video: bool = False) -> None:
         """The one line that says what the source is doing: opening, running, paused, failed or ended."""
@@ -339,7 +356,9 @@ class MainWindow(QMainWindow):
         elif face.probs is None:
             self.chart.show_probabilities(None, f"Face #{face.track_id}: no model loaded")
         else:
-            self.chart.show_probabilities(face.probs, f"Face #{face.track_id}: {face.label}")
+            self.chart.show_probabilities(face.probs, face_title(face))
+        self.quality_label.setText("" if face is None else quality_text(face))
+        self.timeline.add(result, None if face is None else face.track_id)
         self.face_bars.setVisible(len(result.faces) > 1)
         if len(result.faces) > 1:
             self.face_bars.show_faces(result.faces, face.track_id)
@@ -350,6 +369,7 @@ class MainWindow(QMainWindow):
 
     def _show_no_face(self) -> None:
         self.chart.show_probabilities(None, "No face in view")
+        self.quality_label.setText("")
         self.face_bars.hide()
         self.faces_label.setText("No face in view")
 
@@ -397,12 +417,21 @@ class MainWindow(QMainWindow):
             recorder.close()
             if not recorder.summary.recording_error:
                 self.status.showMessage(f"Recorded {recorder.rows} rows to {recorder.csv_path}", 10_000)
+            if recorder.rows and not self._closed:
+                self.banner.show_message("report", f"Recorded {recorder.rows} rows to {recorder.csv_path.name}.",
+                                         "info", [("Open report", lambda: self.reports.request(recorder.csv_path))])
         self.controls.show_recording(False)
         self.status.show_recording("")
 
     def _recording_failed(self, message: str) -> None:
         self.stop_recording()
         self.banner.show_message("recording", message)
+
+    def _report_written(self, _: object, html: Path) -> None:
+        self.banner.clear("report")
+        self.status.showMessage(f"Report written: {html}", 10_000)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
+        self.report_written.emit(html)
 
     def choose_snapshot_file(self) -> None:
         suggestion = timestamped_path(self._output_dir, "fer-desktop", ".png")
@@ -433,7 +462,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         deadline = time.perf_counter() + SHUTDOWN_S
         self._status_timer.stop()
-        jobs = (self.loader, self.camera_probe, self.snapshots)
+        jobs = (self.loader, self.camera_probe, self.snapshots, self.reports)
         for job in jobs:
             job.stop()  # ask all first, so they wind down together
         self.bridge.pipeline.stop()
@@ -444,12 +473,12 @@ class MainWindow(QMainWindow):
 
 def run_window(
     source: str | None, model: str, device: str, weights_dir: Path, smoothing: float = DEFAULT_SMOOTHING,
-    backend: str = "auto",
+    backend: str = "auto", uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
 ) -> int:
     """Open the window and run the event loop until it closes; Ctrl-C in the terminal closes it too."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("fer-desktop")
-    window = MainWindow(source, model, device, weights_dir, smoothing, backend=backend)
+    window = MainWindow(source, model, device, weights_dir, smoothing, backend=backend, uncertain_below=uncertain_below)
     window.resize(1280, 760)
     window.show()
     # Python runs signal handlers only between bytecodes; a idle timer lets it in while Qt waits.

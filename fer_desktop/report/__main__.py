@@ -1,0 +1,5 @@
+import sys
+
+from fer_desktop.report.cli import main
+
+sys.exit(main())

@@ -1,0 +1,94 @@
+"""fer-desktop-report: a recording's CSV into DIR/summary.json, per-face PNGs and one self-contained report.html.
+
+    fer-desktop-report session.csv --out session-report
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
+from fer_desktop.export.files import replace_atomically, write_json
+from fer_desktop.report.summary import ReportError, SessionSummary, summarise
+
+MAX_PLOTTED = 20  # faces with figures, the longest seen first; the others are in the table and the JSON
+
+
+def _safe(face_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", face_id)
+
+
+def report_folder(csv_path: Path) -> Path:
+    """A folder beside the recording that does not exist yet: ``NAME-report``, else ``NAME-report-2``, …"""
+    folder = csv_path.with_name(f"{csv_path.stem}-report")
+    n = 2
+    while folder.exists():
+        folder = csv_path.with_name(f"{csv_path.stem}-report-{n}")
+        n += 1
+    return folder
+
+
+def write_report(csv_path: Path, out: Path, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
+                 overwrite: bool = False) -> Path:
+    """Summarise ``csv_path`` and write the report into ``out``; returns report.html's path.
+
+    Raises ``ReportError`` for a CSV that is not a recording and ``FileExistsError`` naming a file that
+    would be replaced (unless ``overwrite``).
+    """
+    from fer_desktop.report.figures import plot_distribution, plot_timeline
+    from fer_desktop.report.html import render
+
+    summary: SessionSummary = summarise(csv_path, uncertain_below)
+    plotted = sorted(summary.faces.values(), key=lambda f: f.seconds, reverse=True)[:MAX_PLOTTED]
+    figures = {f.face_id: [out / f"face-{_safe(f.face_id)}-timeline.png", out / f"face-{_safe(f.face_id)}-distribution.png"]
+               for f in plotted}
+    targets = [out / "summary.json", out / "report.html", *(p for paths in figures.values() for p in paths)]
+    if not overwrite:
+        taken = next((p for p in targets if p.exists()), None)
+        if taken is not None:
+            raise FileExistsError(f"{taken} exists; choose another --out folder or pass --overwrite")
+    out.mkdir(parents=True, exist_ok=True)
+    for face in plotted:
+        timeline, distribution = figures[face.face_id]
+        plot_timeline(face, timeline)
+        plot_distribution(face, distribution)
+    data = {**summary.to_dict(), "plotted": list(figures)}
+    write_json(out / "summary.json", data)
+    with replace_atomically(out / "report.html") as tmp:
+        tmp.write_text(render(data, figures), encoding="utf-8")
+    return out / "report.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="fer-desktop-report", description=__doc__.split("\n\n")[0])
+    p.add_argument("csv", type=Path, metavar="SESSION.csv", help="a recording (the window's Record or --headless --csv)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for summary.json, the PNGs and report.html")
+    p.add_argument("--uncertain-below", type=float, default=DEFAULT_UNCERTAIN_BELOW, metavar="P",
+                   help="for CSVs without a 'confident' column: a row is uncertain when its confidence is below P "
+                   "(default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier report in DIR")
+    args = p.parse_args(argv)
+    if not 0.0 <= args.uncertain_below <= 1.0:
+        p.error("--uncertain-below must lie in [0, 1]")
+    if not args.csv.is_file():
+        p.error(f"{args.csv}: file not found; give the CSV a recording wrote")
+    try:
+        html = write_report(args.csv, args.out, args.uncertain_below, args.overwrite)
+    except FileExistsError as e:
+        print(f"fer-desktop-report: {e}", file=sys.stderr)
+        return 2
+    except ReportError as e:
+        print(f"fer-desktop-report: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"fer-desktop-report: cannot write to {args.out}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(f"wrote {html}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""report.html: the summary table and every figure in one self-contained file (images inlined as base64)."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+from pathlib import Path
+from typing import Any
+
+STYLE = """body{font-family:sans-serif;margin:2em;color:#212121}table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #bdbdbd;padding:4px 8px;text-align:right}th{background:#eeeeee}td:first-child{text-align:left}
+img{max-width:100%;margin:4px 0}.face{margin:1.5em 0}.note{color:#616161}"""
+
+
+def _image(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{escape(path.name)}" src="data:image/png;base64,{data}">'
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def render(summary: dict[str, Any], figures: dict[str, list[Path]]) -> str:
+    """The page: one table row per face, then each plotted face's timeline and distribution."""
+    rows = []
+    for face in summary["faces"]:
+        hints = face["quality_hint_share"]
+        rows.append(
+            "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in (
+                f"#{face['face_id']}", f"{face['seconds_seen']:.1f}", face["dominant"] or "–",
+                _percent(face["share_of_time"][face["dominant"]] if face["dominant"] else None), face["changes"],
+                "–" if face["mean_confidence"] is None else f"{face['mean_confidence']:.2f}",
+                _percent(face["uncertain_share"]),
+                "–" if not hints else ", ".join(f"{h} {s:.0%}" for h, s in hints.items()),
+            )) + "</tr>"
+        )
+    sections = [
+        f'<div class="face"><h3>Face #{escape(face_id)}</h3>{"".join(_image(p) for p in paths)}</div>'
+        for face_id, paths in figures.items()
+    ]
+    left_out = len(summary["faces"]) - len(figures)
+    note = (f'<p class="note">{left_out} faces seen more briefly are in the table and summary.json, '
+            "without figures.</p>" if left_out > 0 else "")
+    models = ", ".join(summary["models"]) or "none"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>fer-desktop report: {escape(summary['source'])}</title>
+<style>{STYLE}</style></head><body>
+<h1>Session report: {escape(summary['source'])}</h1>
+<p>{summary['rows']} rows ({summary['rows_without_model']} without a model), model {escape(models)}.
+Uncertain frames from the {escape(summary['uncertain_from'])}.</p>
+<table><tr><th>face</th><th>seconds seen</th><th>dominant</th><th>its share</th><th>changes</th>
+<th>mean confidence</th><th>uncertain</th><th>quality hints (share of rows)</th></tr>
+{"".join(rows)}</table>{note}
+{"".join(sections)}
+</body></html>
+"""

@@ -1,0 +1,266 @@
+"""One pass over a recording's CSV, row by row, into per-face totals and a fixed-size timeline.
+
+Memory does not grow with the recording's length: each face keeps counters and
+at most ``TIMELINE_BINS`` time bins, whose width doubles (neighbours merged)
+whenever the face's rows outrun them.
+
+Reads the columns the app writes (time_s, face_id, the seven probabilities,
+label, confidence) and uses ``confident`` and the quality columns when present.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from itertools import islice
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fer_desktop.emotions import EMOTIONS, NUM_CLASSES
+from fer_desktop.faces.quality import hint_flags
+
+REQUIRED = ("time_s", "face_id", *EMOTIONS, "confidence")
+QUALITY = ("face_px", "brightness", "sharpness")
+TIMELINE_BINS = 512
+FIRST_BIN_S = 0.25
+CHUNK_ROWS = 8192  # rows parsed and summed at a time: bounded memory, NumPy speed
+MAX_GAP_S = 1.0  # a face unseen for longer was away: the gap does not count as time seen
+
+
+class ReportError(ValueError):
+    """The CSV cannot be summarised; the message names the file and, where it can, the line."""
+
+
+class Timeline:
+    """Mean probabilities in equal time bins from 0 s; the width doubles when a row falls past the last bin."""
+
+    def __init__(self, bins: int = TIMELINE_BINS, width_s: float = FIRST_BIN_S) -> None:
+        self.width_s = width_s
+        self.sums = np.zeros((bins, NUM_CLASSES))
+        self.counts = np.zeros(bins)
+
+    def add(self, times: np.ndarray, probs: np.ndarray) -> None:
+        """Rows' times (s) and (n, 7) probabilities."""
+        if not len(times):
+            return
+        while np.max(times) // self.width_s >= len(self.counts):
+            self._coarsen()
+        index = (np.maximum(times, 0.0) // self.width_s).astype(np.int64)
+        np.add.at(self.sums, index, probs)
+        self.counts += np.bincount(index, minlength=len(self.counts))
+
+    def _coarsen(self) -> None:
+        n = len(self.counts)
+        self.sums = np.concatenate([self.sums.reshape(n // 2, 2, NUM_CLASSES).sum(1), np.zeros((n // 2, NUM_CLASSES))])
+        self.counts = np.concatenate([self.counts.reshape(n // 2, 2).sum(1), np.zeros(n // 2)])
+        self.width_s *= 2
+
+    def series(self) -> tuple[np.ndarray, np.ndarray]:
+        """(bin centres in seconds, (n, 7) mean probabilities) of the bins that hold rows."""
+        used = self.counts > 0
+        centres = (np.flatnonzero(used) + 0.5) * self.width_s
+        return centres, self.sums[used] / self.counts[used, None]
+
+
+@dataclass
+class FaceRows:
+    """A run of one face's rows, in recording order, as arrays."""
+
+    times: np.ndarray
+    probs: np.ndarray  # (n, 7)
+    confidence: np.ndarray
+    confident: np.ndarray  # 1, 0, or -1 where the recording has no verdict
+    quality: np.ndarray | None  # (n, 3) face_px, brightness, sharpness; NaN where not measured
+
+
+@dataclass
+class FaceTotals:
+    """What one tracked face adds up to over the recording, fed a run of rows at a time."""
+
+    face_id: str
+    rows: int = 0
+    first_s: float = 0.0
+    last_s: float = 0.0
+    seconds: float = 0.0
+    label_seconds: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CLASSES))
+    changes: int = 0
+    confidence_sum: float = 0.0
+    judged: int = 0  # rows with a confident verdict
+    uncertain: int = 0
+    hints: dict[str, int] = field(default_factory=dict)
+    measured: int = 0  # rows with quality measures
+    timeline: Timeline = field(default_factory=Timeline)
+    _last_label: int | None = None
+    _last_time: float | None = None
+    _typical_dt: float = 0.0
+
+    def add(self, rows: FaceRows) -> None:
+        labels = rows.probs.argmax(1)
+        if self.rows == 0:
+            self.first_s = float(rows.times[0])
+        previous_time = np.concatenate([[np.nan if self._last_time is None else self._last_time], rows.times[:-1]])
+        previous_label = np.concatenate([[-1 if self._last_label is None else self._last_label], labels[:-1]])
+        dt = rows.times - previous_time
+        counted = (dt > 0) & (dt <= MAX_GAP_S)  # NaN compares False: the face's first row
+        self.seconds += float(dt[counted].sum())
+        self.label_seconds += np.bincount(previous_label[counted], weights=dt[counted], minlength=NUM_CLASSES)
+        if counted.any():
+            self._typical_dt = float(dt[counted][-1])
+        self.changes += int(((previous_label >= 0) & (labels != previous_label)).sum())
+        self.rows += len(labels)
+        self.last_s = float(rows.times[-1])
+        self._last_label, self._last_time = int(labels[-1]), self.last_s
+        self.confidence_sum += float(rows.confidence.sum())
+        judged = rows.confident >= 0
+        self.judged += int(judged.sum())
+        self.uncertain += int((rows.confident == 0).sum())
+        if rows.quality is not None:
+            measured = ~np.isnan(rows.quality).any(1)
+            self.measured += int(measured.sum())
+            for hint, flags in hint_flags(*rows.quality[measured].T).items():
+                if flags.any():
+                    self.hints[hint] = self.hints.get(hint, 0) + int(flags.sum())
+        self.timeline.add(rows.times, rows.probs)
+
+    def finish(self) -> None:
+        """The last row lasts as long as the one before it (a single row: nothing measurable)."""
+        if self._last_label is not None and self._typical_dt:
+            self.seconds += self._typical_dt
+            self.label_seconds[self._last_label] += self._typical_dt
+            self._typical_dt = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        shares = self.label_seconds / self.seconds if self.seconds > 0 else np.zeros(NUM_CLASSES)
+        return {
+            "face_id": self.face_id,
+            "rows": self.rows,
+            "first_s": round(self.first_s, 3),
+            "last_s": round(self.last_s, 3),
+            "seconds_seen": round(self.seconds, 3),
+            "share_of_time": {name: round(float(s), 4) for name, s in zip(EMOTIONS, shares)},
+            "dominant": EMOTIONS[int(shares.argmax())] if self.seconds > 0 else None,
+            "changes": self.changes,
+            "mean_confidence": round(self.confidence_sum / self.rows, 4) if self.rows else None,
+            "uncertain_share": round(self.uncertain / self.judged, 4) if self.judged else None,
+            "quality_hint_share": {h: round(n / self.measured, 4) for h, n in sorted(self.hints.items())}
+            if self.measured else None,
+        }
+
+
+@dataclass
+class SessionSummary:
+    source: str
+    faces: dict[str, FaceTotals]
+    rows: int
+    rows_without_model: int
+    uncertain_from: str  # "confident column" or "confidence below P"
+    models: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "rows": self.rows, "rows_without_model": self.rows_without_model,
+            "uncertain_from": self.uncertain_from, "models": self.models,
+            "faces": [f.to_dict() for f in self.faces.values()],
+        }
+
+
+def read_chunks(path: Path, size: int | None = None) -> Iterator[tuple[list[str], int, list[list[str]]]]:
+    """(header, line number of the first row, up to ``size`` rows, by default ``CHUNK_ROWS``) of a CSV, a chunk at a time."""
+    size = size or CHUNK_ROWS
+    try:
+        f = open(path, newline="", encoding="utf-8")
+    except FileNotFoundError:
+        raise ReportError(f"{path}: file not found; give the CSV a recording wrote") from None
+    except OSError as e:
+        raise ReportError(f"{path}: cannot be read ({e.strerror or e})") from None
+    with f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        missing = [c for c in REQUIRED if header is None or c not in header]
+        if missing:
+            raise ReportError(f"{path}: not a fer-desktop recording (no column {', '.join(missing)}); "
+                              "give the CSV the window's Record or --headless --csv wrote")
+        line = 2
+        while chunk := list(islice(reader, size)):
+            yield header, line, chunk
+            line += len(chunk)
+
+
+def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Path, blank_ok: bool = False) -> np.ndarray:
+    """Column ``c`` of ``rows`` as floats; blanks are NaN where ``blank_ok``, else an error.
+
+    A bad value raises ``ReportError`` naming its line and column.
+    """
+    try:
+        text = [row[c] for row in rows]
+    except IndexError:
+        short = next(i for i, row in enumerate(rows) if len(row) <= c)
+        raise ReportError(f"{path} line {lines[short]}: {len(rows[short])} fields, no {name} column") from None
+    try:
+        return np.fromiter(map(_blank_as_nan if blank_ok else float, text), np.float64, len(text))
+    except ValueError:
+        for offset, value in enumerate(text):
+            try:
+                float(value)
+            except ValueError:
+                raise ReportError(f"{path} line {lines[offset]}: {name} is {value!r}, not a number") from None
+        raise
+
+
+def _blank_as_nan(value: str) -> float:
+    return float(value) if value else np.nan
+
+
+def summarise(path: Path, uncertain_below: float) -> SessionSummary:
+    """Stream ``path`` into a summary. Rows without probabilities (no model loaded) are counted, not used.
+
+    Uncertainty comes from the ``confident`` column where the recording has one, else from ``confidence``
+    below ``uncertain_below``.
+    """
+    path = Path(path)
+    faces: dict[str, FaceTotals] = {}
+    models: list[str] = []
+    total = without_model = 0
+    has_verdict = has_quality = False
+    for header, first_line, chunk in read_chunks(path):
+        at = {name: i for i, name in enumerate(header)}
+        has_verdict, has_quality = "confident" in at, all(c in at for c in QUALITY)
+        total += len(chunk)
+        first_prob = at[EMOTIONS[0]]
+        lines = [first_line + i for i, row in enumerate(chunk) if len(row) > first_prob and row[first_prob] != ""]
+        rows = [chunk[line - first_line] for line in lines]
+        without_model += len(chunk) - len(rows)
+        if not rows:
+            continue
+
+        def column(name: str, blank_ok: bool = False) -> np.ndarray:
+            return _column(rows, lines, at[name], name, path, blank_ok)
+
+        times, confidence = column("time_s"), column("confidence")
+        probs = np.stack([column(name) for name in EMOTIONS], axis=1)
+        if has_verdict:
+            verdict = {"1": 1, "0": 0}
+            confident = np.array([verdict.get(row[at["confident"]], -1) for row in rows])
+        else:
+            confident = (confidence >= uncertain_below).astype(np.int64)
+        quality = None
+        if has_quality:
+            quality = np.stack([column(name, blank_ok=True) for name in QUALITY], axis=1)
+        if "model" in at:
+            for model in {row[at["model"]] for row in rows} - {"", *models}:
+                models.append(model)
+        ids = np.array([row[at["face_id"]] for row in rows])
+        for face_id in dict.fromkeys(ids.tolist()):
+            mine = ids == face_id
+            totals = faces.get(face_id)
+            if totals is None:
+                totals = faces[face_id] = FaceTotals(face_id)
+            totals.add(FaceRows(times[mine], probs[mine], confidence[mine], confident[mine],
+                                None if quality is None else quality[mine]))
+    for totals in faces.values():
+        totals.finish()
+    source = "confident column" if has_verdict else f"confidence below {uncertain_below}"
+    return SessionSummary(path.name, faces, total, without_model, source, sorted(models))

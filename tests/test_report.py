@@ -1,0 +1,92 @@
+"""fer-desktop-report on generated recordings: the figures it summarises, its files, its errors, its memory."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from fer_desktop.report.cli import main
+from fer_desktop.report import summary as summary_module
+from fer_desktop.report.summary import summarise
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from report_speed import write_session_csv  # noqa: E402
+
+
+def faces_of(summary: dict) -> dict[str, dict]:
+    return {f["face_id"]: f for f in summary["faces"]}
+
+
+def test_summary_of_a_generated_recording(tmp_path: Path) -> None:
+    csv_path = tmp_path / "session.csv"
+    write_session_csv(csv_path, seconds=60, fps=10)
+    assert main([str(csv_path), "--out", str(tmp_path / "report")]) == 0
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["rows"] == 1800 and summary["uncertain_from"] == "confident column"
+    faces = faces_of(summary)
+    assert set(faces) == {"1", "2", "3"}
+    first = faces["1"]
+    # Face 1 shows angry, then disgust, then fear, 20 s each: two changes, a third of the time each.
+    assert first["seconds_seen"] == pytest.approx(60, abs=0.01)
+    assert first["changes"] == 2
+    assert [first["share_of_time"][e] for e in ("angry", "disgust", "fear")] == pytest.approx([1 / 3] * 3, abs=0.01)
+    assert first["dominant"] in ("angry", "disgust", "fear")
+    assert first["mean_confidence"] == pytest.approx(0.7, abs=1e-3)
+    assert first["uncertain_share"] == 0.0 and faces["3"]["uncertain_share"] == 1.0
+    assert first["quality_hint_share"] == {} and faces["2"]["quality_hint_share"] == {"too small": 1.0}
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 6  # a timeline and a distribution per face, inlined
+    assert 'src="face-' not in html
+    for face_id in "123":
+        assert (tmp_path / "report" / f"face-{face_id}-timeline.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_recording_without_the_extra_columns(tmp_path: Path) -> None:
+    csv_path = tmp_path / "old.csv"
+    write_session_csv(csv_path, seconds=30, fps=5, extra=False)
+    summary = summarise(csv_path, uncertain_below=0.5).to_dict()
+    assert summary["uncertain_from"] == "confidence below 0.5"
+    faces = faces_of(summary)
+    assert faces["3"]["uncertain_share"] == 1.0 and faces["1"]["uncertain_share"] == 0.0
+    assert faces["1"]["quality_hint_share"] is None
+    assert summarise(csv_path, uncertain_below=0.8).to_dict()["faces"][0]["uncertain_share"] == 1.0
+
+
+def test_memory_does_not_grow_with_the_recording(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(summary_module, "CHUNK_ROWS", 500)  # both recordings span many chunks
+    peaks = []
+    for seconds in (30, 300):
+        csv_path = tmp_path / f"{seconds}.csv"
+        write_session_csv(csv_path, seconds=seconds, fps=30)
+        tracemalloc.start()
+        summary = summarise(csv_path, 0.5)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert summary.rows == seconds * 30 * 3
+    assert peaks[1] < peaks[0] * 1.5 + 200_000, peaks  # ten times the rows, about the same memory
+
+
+def test_errors_name_the_file_and_overwrite_nothing(tmp_path: Path, capsys) -> None:
+    not_ours = tmp_path / "other.csv"
+    not_ours.write_text("a,b\n1,2\n")
+    assert main([str(not_ours), "--out", str(tmp_path / "r")]) == 1
+    assert "not a fer-desktop recording" in capsys.readouterr().err
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    lines = csv_path.read_text().splitlines()
+    lines[3] = lines[3].replace("squeezenet", "squeezenet").replace(lines[3].split(",")[7], "oops", 1)
+    csv_path.write_text("\n".join(lines) + "\n")
+    assert main([str(csv_path), "--out", str(tmp_path / "r")]) == 1
+    assert "line 4: angry is 'oops', not a number" in capsys.readouterr().err
+    write_session_csv(csv_path, seconds=2, fps=5)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "report.html").write_text("the user's own page")
+    assert main([str(csv_path), "--out", str(out)]) == 2
+    assert "report.html exists" in capsys.readouterr().err
+    assert (out / "report.html").read_text() == "the user's own page"
+    assert main([str(csv_path), "--out", str(out), "--overwrite"]) == 0
