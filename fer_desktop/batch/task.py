@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from fer_desktop.headless import Summary, run_headless
+from fer_desktop.export import RunSummary
+from fer_desktop.headless import run_headless
 from fer_desktop.inference import Classifier, load_classifier
 from fer_desktop.pipeline import FrameResult, SourceError
 from fer_desktop.weights import WeightsError
@@ -60,8 +61,10 @@ def analyse_video(path: str, settings: Settings, report: Callable[[int], None] |
         with tempfile.TemporaryDirectory(prefix="fer-batch-") as tmp:
             csv_path = Path(tmp) / "rows.csv"
             summary = _run_headless(path, classifier, csv_path, settings.smoothing, report)
-            if not summary.complete:
+            if summary.interrupted_by:
                 return VideoResult("interrupted")
+            if summary.error:
+                return VideoResult("failed", error=summary.error)
             record = {"device": settings.device, "backend": classifier.backend, **summary.to_dict()}
             return VideoResult("done", record, csv_path.read_bytes())
     except KeyboardInterrupt:
@@ -73,7 +76,7 @@ def analyse_video(path: str, settings: Settings, report: Callable[[int], None] |
 
 
 def _run_headless(path: str, classifier: Classifier, csv_path: Path, smoothing: float,
-                  report: Callable[[int], None] | None) -> Summary:
+                  report: Callable[[int], None] | None) -> RunSummary:
     """The adapter to headless mode: its public function, nothing else of it."""
     pending = [0]
 
@@ -98,7 +101,7 @@ def worker_classifier(settings: Settings) -> Classifier:
         pin_to_one_thread()
         _loaded.clear()
         _loaded[settings] = load_classifier(settings.model, settings.device, Path(settings.weights_dir),
-                                            settings.backend)
+                                            settings.backend, threads=1)
         if "torch" in sys.modules:
             import torch
 
@@ -107,9 +110,8 @@ def worker_classifier(settings: Settings) -> Classifier:
 
 
 def pin_to_one_thread() -> None:
-    """ONNX Runtime, OpenMP and OpenCV each to one thread in this process (a worker's, never the command's)."""
+    """OpenMP and OpenCV each to one thread in this process (a worker's, never the command's)."""
     import cv2
 
-    os.environ["FER_DESKTOP_ORT_THREADS"] = "1"  # read when the ONNX Runtime session is made
     os.environ["OMP_NUM_THREADS"] = "1"
     cv2.setNumThreads(1)

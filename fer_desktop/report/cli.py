@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
+from fer_desktop.cli import add_version_flag
 from fer_desktop.export.files import replace_atomically, write_json
 from fer_desktop.report.summary import ReportError, SessionSummary, summarise
 
@@ -64,6 +65,7 @@ def write_report(csv_path: Path, out: Path, uncertain_below: float = DEFAULT_UNC
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fer-desktop-report", description=__doc__.split("\n\n")[0])
+    add_version_flag(p)
     p.add_argument("csv", type=Path, metavar="SESSION.csv", help="a recording (the window's Record or --headless --csv)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for summary.json, the PNGs and report.html")
     p.add_argument("--uncertain-below", type=float, default=DEFAULT_UNCERTAIN_BELOW, metavar="P",
