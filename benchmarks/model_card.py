@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from common import ROOT, RESULTS_DIR, describe_machine, machine  # noqa: E402  (adds the repo to sys.path)
 
-from fer_desktop.models import MODEL_NAMES, count_parameters, get_model
+from fer_desktop.models import MODEL_NAMES, count_parameters, get_model, mirror_averaged
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_ensemble, load_model, weights_path
 from trainer.data import load_fer
 from trainer.metrics import classification_metrics
@@ -149,7 +149,8 @@ def started_from(info: dict) -> list[str]:
 def measure(name: str, model, spec, data) -> tuple[dict, dict]:
     """Single-crop and ten-crop metrics on PublicTest, and the confusion matrix image."""
     x, y = data.select("public")
-    single = classification_metrics(y, predict_probs(model, spec, x, progress=f"{name}, single crop"))
+    mirror = mirror_averaged(name)  # as the app and fer-desktop-eval classify it
+    single = classification_metrics(y, predict_probs(model, spec, x, mirror=mirror, progress=f"{name}, single crop"))
     ten = classification_metrics(y, predict_probs(model, spec, x, tta=True, progress=f"{name}, ten-crop"))
     DOCS.mkdir(parents=True, exist_ok=True)
     plot_confusion(np.array(single["confusion_matrix"]), DOCS / f"{name}-confusion.png",
@@ -160,10 +161,13 @@ def measure(name: str, model, spec, data) -> tuple[dict, dict]:
 def results(name: str, single: dict, ten: dict, inference: dict, host: str) -> list[str]:
     """The lines every model's card ends with: accuracy, latency, per-class table, confusion matrix."""
     return [
-        f"- PublicTest ({single['n']} faces): **{single['accuracy']:.2%} single crop**, {ten['accuracy']:.2%} ten-crop; "
+        f"- PublicTest ({single['n']} faces): **{single['accuracy']:.2%} single crop**"
+        + (" (each crop averaged with its mirror, as the app does)" if mirror_averaged(name) else "")
+        + f", {ten['accuracy']:.2%} ten-crop; "
         f"macro F1 {single['macro_f1']:.3f}; emotion detection rate {single['emotion_detection_rate']} "
         f"(thesis figure to beat: {get_model(name).thesis_accuracy:.2f}%)",
         f"- CPU latency per face on {host}: {latency(inference, name)}",
+        *calibration_lines(name),
         "",
         "| class | precision | recall | F1 | support |",
         "| --- | --- | --- | --- | --- |",
@@ -173,6 +177,53 @@ def results(name: str, single: dict, ten: dict, inference: dict, host: str) -> l
         f"![{name} confusion matrix on PublicTest](../docs/models/{name}-confusion.png)",
         "",
     ]
+
+
+def calibration_lines(name: str) -> list[str]:
+    """The calibration shipped with the weights, as ``python -m trainer.calibrate`` chose and checked it."""
+    path = DOCS / f"{name}-calibration.json"
+    if not path.is_file():
+        return []
+    sel = json.loads(path.read_text())["selection"]
+    before, after = sel["check_before"], sel["check_after"]
+    return [f"- Calibration (`python -m trainer.calibrate`): {sel['chosen']}, chosen on {sel['selection_faces']} "
+            f"PublicTest faces and checked on the other {sel['check_faces']}: ECE {before['ece']:.3f} -> "
+            f"{after['ece']:.3f}, NLL {before['nll']:.3f} -> {after['nll']:.3f}, Brier {before['brier']:.3f} -> "
+            f"{after['brier']:.3f} (a perfectly calibrated model would show ECE "
+            f"{sel['check_ece_if_perfectly_calibrated']:.3f} on these faces); {sel['check_argmax_moved']} answers "
+            f"changed; reliability diagram: `docs/models/{name}-reliability.png`"]
+
+
+def robustness_lines(name: str) -> list[str]:
+    """Accuracy under webcam conditions through the app's path (``benchmarks/robustness.py``), against the weights
+    shipped before, where that run is kept."""
+    now_path, before_path = RESULTS_DIR / f"robustness-{name}.json", RESULTS_DIR / f"robustness-{name}-before.json"
+    if not now_path.is_file():
+        return []
+    now = json.loads(now_path.read_text())
+    before = json.loads(before_path.read_text()) if before_path.is_file() else {"conditions": []}
+    old = {(c["condition"], c["level"]): c for c in before["conditions"]}
+
+    def cell(c: dict | None) -> str:
+        if not c or c.get("accuracy") is None:
+            return "-"
+        return f"{c['accuracy']:.1%} (drift {c['drift']:.2f} {c.get('drift_class', '')})".replace(" )", ")")
+
+    lines = ["### Under webcam conditions", "",
+             f"`python benchmarks/robustness.py --data fer2013.zip --model {name}`: {now['limit']} PublicTest faces a "
+             "condition placed in 640x480 frames, degraded, then detected, cropped and classified as the app does; "
+             "accuracy over the faces found, and drift (the most over-answered class: its share of answers over its "
+             "true share).", "",
+             "| condition | level | found | before | shipped |", "| --- | --- | --- | --- | --- |"]
+    for c in now["conditions"]:
+        lines.append(f"| {c['condition']} | {c['level']} | {c['found']:.0%} | {cell(old.get((c['condition'], c['level'])))} "
+                     f"| {cell(c)} |")
+    ff = before.get("false_faces") or now.get("false_faces")
+    if ff:
+        lines += ["", f"False faces on {ff['frames']:,} face-free frames (scikit-image pictures and generated "
+                  f"patterns, moving): {ff['reported_per_1000']:.1f} per 1,000 frames reported by the app, "
+                  f"{ff['detected_per_1000']:.1f} boxed by BlazeFace alone."]
+    return [*lines, ""]
 
 
 def card(name: str, data, inference: dict, host: str) -> str:
@@ -193,6 +244,7 @@ def card(name: str, data, inference: dict, host: str) -> str:
         *started_from(info),
         *results(name, single, ten, inference, host),
         *curves(name, info),
+        *robustness_lines(name),
     ]
     return "\n".join(lines)
 
@@ -214,6 +266,7 @@ def ensemble_card(name: str, data, inference: dict, host: str) -> str:
         f"- Fused with: `fer-desktop-train --model {name} --data fer2013.zip --out RUNS`, which finds the finished "
         "member runs in RUNS and picks the fusion weight (steps of 0.05) by single-crop PublicTest accuracy",
         *results(name, single, ten, inference, host),
+        *robustness_lines(name),
     ]
     return "\n".join(lines)
 
