@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from fer_desktop.export.outputs import OutputError, check_outputs
@@ -30,26 +31,23 @@ def positive_int(text: str) -> int:
     return value
 
 
-def smoothing_weight(text: str) -> float:
-    """An ``argparse`` type: a finite weight in [0, MAX_SMOOTHING]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and 0.0 <= value <= MAX_SMOOTHING):
-        raise argparse.ArgumentTypeError(f"{text} is outside [0, {MAX_SMOOTHING}]")
-    return value
+def number_in(low: float, high: float) -> Callable[[str], float]:
+    """An ``argparse`` type: a finite number in [low, high]."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text} is outside [{low}, {high}]")
+        return value
+
+    return parse
 
 
-def probability(text: str) -> float:
-    """An ``argparse`` type: a number from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise argparse.ArgumentTypeError(f"{text} is outside [0, 1]")
-    return value
+smoothing_weight = number_in(0.0, MAX_SMOOTHING)
+probability = number_in(0.0, 1.0)
 
 
 def is_file_source(spec: str) -> bool:
