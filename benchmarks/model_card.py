@@ -146,12 +146,26 @@ def started_from(info: dict) -> list[str]:
     return lines
 
 
+# PublicTest probabilities of each model measured in this run, single crop (False) and ten-crop (True).
+PROBS: dict[tuple[str, bool], np.ndarray] = {}
+
+
 def measure(name: str, model, spec, data) -> tuple[dict, dict]:
     """Single-crop and ten-crop metrics on PublicTest, and the confusion matrix image."""
     x, y = data.select("public")
-    mirror = mirror_averaged(name)  # as the app and fer-desktop-eval classify it
-    single = classification_metrics(y, predict_probs(model, spec, x, mirror=mirror, progress=f"{name}, single crop"))
-    ten = classification_metrics(y, predict_probs(model, spec, x, tta=True, progress=f"{name}, ten-crop"))
+    fusion = json.loads(weights_path(name).read_text())["members"] if get_model(name).is_fusion else {}
+    if fusion and all((m, tta) in PROBS for m in fusion for tta in (False, True)):
+        # A fusion's probabilities are the weighted mean of its members' (ten-crop averaging is linear too):
+        # the members' passes just made are reused rather than run again.
+        total = sum(fusion.values())
+        for tta in (False, True):
+            PROBS[name, tta] = sum(w / total * PROBS[m, tta] for m, w in fusion.items())
+    else:
+        mirror = mirror_averaged(name)  # as the app and fer-desktop-eval classify it
+        PROBS[name, False] = predict_probs(model, spec, x, mirror=mirror, progress=f"{name}, single crop")
+        PROBS[name, True] = predict_probs(model, spec, x, tta=True, progress=f"{name}, ten-crop")
+    single = classification_metrics(y, PROBS[name, False])
+    ten = classification_metrics(y, PROBS[name, True])
     DOCS.mkdir(parents=True, exist_ok=True)
     plot_confusion(np.array(single["confusion_matrix"]), DOCS / f"{name}-confusion.png",
                    f"{name}, PublicTest, single crop: {single['accuracy']:.2%}")

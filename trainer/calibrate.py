@@ -24,7 +24,7 @@ import numpy as np
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW, METHODS, apply_calibration, fit_calibration
 from fer_desktop.export.files import write_json
-from fer_desktop.models import MODEL_NAMES
+from fer_desktop.models import MODEL_NAMES, get_model
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named, update_weights, weights_path
 from trainer.data import DataError, load_fer
 from trainer.metrics import calibration_metrics, ece, plot_reliability, plot_risk_coverage, risk_coverage
@@ -115,7 +115,7 @@ def cross_fitted(method: str, probs: np.ndarray, labels: np.ndarray, seed: int =
 def store_calibration(name: str, weights_dir: Path, calibration: dict[str, Any]) -> Path:
     """Write ``calibration`` into the record of ``name``'s weights in ``weights_dir`` (atomically)."""
     path = weights_path(name, weights_dir)
-    if name == "ensemble":
+    if get_model(name).is_fusion:
         write_json(path, {**json.loads(path.read_text()), "calibration": calibration})
     else:
         update_weights(path, {"calibration": calibration})
