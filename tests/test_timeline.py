@@ -81,7 +81,7 @@ def test_the_window_offers_the_report_of_a_recording(qtbot: QtBot, weights_dir, 
     qtbot.waitUntil(lambda: window.timeline.history.track_ids == [1, 2], timeout=30_000)  # it follows the faces
     out = tmp_path / "rec.csv"
     window.start_recording(out)
-    qtbot.waitUntil(lambda: window.bridge.recorder.rows >= 6, timeout=20_000)
+    qtbot.waitUntil(lambda: window.bridge.pipeline.recorder.rows >= 6, timeout=20_000)
     window.stop_recording()
     assert "Open report" in [b.text() for b in window.banner.findChildren(QPushButton)]
     with qtbot.waitSignal(window.report_written, timeout=20_000):
