@@ -22,8 +22,9 @@ import onnxruntime as ort
 
 from fer_desktop.faces.crop import roll_degrees
 from fer_desktop.faces.detector import Face
+from fer_desktop.resources import ASSETS_DIR
 
-PRESENCE_MODEL = Path(__file__).resolve().parents[2] / "assets" / "face_landmark.onnx"
+PRESENCE_MODEL = ASSETS_DIR / "face_landmark.onnx"
 INPUT_SIZE = 192
 ROI_SCALE = 1.5  # the region around the detector box the model was trained on, as MediaPipe sets it
 # Chosen on benchmarks/robustness.py's material (100 faces a condition): 0.12 and 0.2 let
