@@ -344,6 +344,7 @@ def test_every_source_state_says_what_it_is_and_a_failed_source_offers_the_other
     with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
         pass
     assert _state(window) in ("Opening demo…", "Demo (astronaut): running")  # no camera: the demo stands in
+    qtbot.waitUntil(lambda: _state(window) == "Demo (astronaut): running", timeout=TIMEOUT_MS)
 
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00" * 4096)
