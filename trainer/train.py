@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from fer_desktop.cli import DATA_HELP, DEVICES, DEVICE_HELP, EXIT_INTERRUPTED, add_version_flag
@@ -38,6 +39,8 @@ from fer_desktop.weights import (
 )
 from trainer.augment import AugmentConfig, augment
 from trainer.data import DataError, FerData, load_fer
+from trainer import distributed
+from trainer.distributed import Ranks, any_rank, ranks_from_environment, share_of_batch, summed, wait_for_main, wrap
 from trainer.machine import describe_machine, machine
 from trainer.options import add_options, option, take_options
 from trainer.predict import autocast, bf16_supported, predict_probs
@@ -202,7 +205,7 @@ def load_trained(ref: str) -> tuple[torch.nn.Module, object, dict]:
                        f"or a .safetensors / ensemble .json file")
 
 
-def start_from(model: torch.nn.Module, cfg: TrainConfig) -> dict:
+def start_from(model: torch.nn.Module, cfg: TrainConfig, quiet: bool = False) -> dict:
     """Load ``cfg.init`` into ``model``; returns its lineage for the new weights' metadata."""
     trained, _, info = load_trained(cfg.init)
     arch = info.get("architecture", f"a fusion of {', '.join(info.get('members', ()))}")
@@ -210,8 +213,9 @@ def start_from(model: torch.nn.Module, cfg: TrainConfig) -> dict:
         raise SystemExit(f"--init {cfg.init}: holds {arch} weights, not {cfg.model}")
     model.load_state_dict(trained.state_dict())
     acc = info.get("public_accuracy")
-    print(f"starting from {cfg.init} ({info.get('epochs', '?')} epochs"
-          + (f", PublicTest {acc:.2%})" if acc is not None else ")"), file=sys.stderr)
+    if not quiet:
+        print(f"starting from {cfg.init} ({info.get('epochs', '?')} epochs"
+              + (f", PublicTest {acc:.2%})" if acc is not None else ")"), file=sys.stderr)
     return {"from": cfg.init, **{k: info[k] for k in LINEAGE if k in info}}
 
 
@@ -262,9 +266,10 @@ class TrainingSet:
         return len(self.labels)
 
 
-def use_threads(cfg: TrainConfig, device: str) -> None:
+def use_threads(cfg: TrainConfig, device: str, ranks: Ranks = Ranks()) -> None:
+    """``--threads``, or the cores shared out among the processes torchrun started on this machine."""
     if device == "cpu":
-        torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+        torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // ranks.local_world))
 
 
 def read_checkpoint(path: Path) -> dict:
@@ -294,7 +299,7 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, Path, dict | None]:
     return cfg, run_dir, state
 
 
-def load_splits(cfg: TrainConfig) -> tuple[FerData, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_splits(cfg: TrainConfig, quiet: bool = False) -> tuple[FerData, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """FER-2013's training faces (``--limit`` of them) and PublicTest, the only split selection sees."""
     data = load_fer(cfg.data)
     train_x, train_y = data.select("train")
@@ -307,14 +312,14 @@ def load_splits(cfg: TrainConfig) -> tuple[FerData, tuple[np.ndarray, np.ndarray
             f"{cfg.data}: {len(train_y)} training and {len(val_y)} PublicTest faces; training needs at least "
             f"one batch ({cfg.batch_size}) of training faces and some PublicTest faces to select on"
         )
-    for note in data.notes:
+    for note in data.notes if not quiet else ():
         print(f"note: {note}", file=sys.stderr)
-    if data.skipped:
+    if data.skipped and not quiet:
         print(f"skipped {data.skipped} unreadable images or rows", file=sys.stderr)
     return data, (train_x, train_y), (val_x, val_y)
 
 
-def build_model(cfg: TrainConfig, device: str, state: dict | None, run_dir: Path
+def build_model(cfg: TrainConfig, device: str, state: dict | None, run_dir: Path, ranks: Ranks = Ranks()
                 ) -> tuple[torch.nn.Module, torch.optim.Optimizer, Progress]:
     """A fresh network (or ``--init``'s weights) and its optimiser, or both as the checkpoint left them."""
     torch.manual_seed(cfg.seed)
@@ -324,16 +329,23 @@ def build_model(cfg: TrainConfig, device: str, state: dict | None, run_dir: Path
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         progress = Progress(state["epoch"], state["best_acc"], state["history"], state.get("init"))
-        print(f"resuming {run_dir} after epoch {progress.epoch}/{cfg.epochs} "
-              f"(best PublicTest {progress.best_acc:.2%})", file=sys.stderr)
+        if ranks.main:
+            print(f"resuming {run_dir} after epoch {progress.epoch}/{cfg.epochs} "
+                  f"(best PublicTest {progress.best_acc:.2%})", file=sys.stderr)
         return model, opt, progress
-    progress = Progress(lineage=start_from(model, cfg) if cfg.init else None)
-    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-    (run_dir / "command.txt").write_text(training_command(sys.argv[1:]) + "\n")
+    progress = Progress(lineage=start_from(model, cfg, quiet=not ranks.main) if cfg.init else None)
+    if ranks.main:
+        (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+        (run_dir / "command.txt").write_text(training_command(sys.argv[1:]) + "\n")
     return model, opt, progress
 
 
-def training_set(cfg: TrainConfig, run_dir: Path, faces: np.ndarray, labels: np.ndarray, device: str) -> TrainingSet:
+def training_set(cfg: TrainConfig, run_dir: Path, faces: np.ndarray, labels: np.ndarray, device: str,
+                 ranks: Ranks = Ranks()) -> TrainingSet:
+    if cfg.teacher and ranks.distributed:
+        if ranks.main:  # one process computes the teacher's cache; the others read it
+            teacher_log_probs(cfg, run_dir, faces, device)
+        wait_for_main(ranks)
     return TrainingSet(
         torch.from_numpy(faces).unsqueeze(1).to(device), torch.from_numpy(labels).to(device),
         teacher_log_probs(cfg, run_dir, faces, device).to(device) if cfg.teacher else None,
@@ -342,23 +354,31 @@ def training_set(cfg: TrainConfig, run_dir: Path, faces: np.ndarray, labels: np.
 
 
 def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: TrainingSet, cfg: TrainConfig,
-                epoch: int) -> dict:
-    """One pass over the training faces in a fixed order per (seed, epoch); returns its loss, accuracy and speed."""
-    # Every epoch's randomness derives from (seed, epoch): a resumed run repeats it exactly.
-    torch.manual_seed(cfg.seed * 100_003 + epoch)
-    gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-    perm = torch.randperm(len(data), generator=gen).to(data.labels.device)
-    steps = len(data) // cfg.batch_size  # drop the ragged last batch: constant shapes
+                epoch: int, ranks: Ranks = Ranks()) -> dict:
+    """One pass over the training faces in a fixed order per (seed, epoch); returns its loss, accuracy and speed.
+
+    ``model`` is what the step runs: under torchrun, DDP around the network. Each
+    process takes its shard of the epoch's order and its share of every batch.
+    """
+    # Every epoch's randomness derives from (seed, epoch, rank): a resumed run repeats it exactly.
+    torch.manual_seed(cfg.seed * 100_003 + epoch + 7_919 * ranks.rank)
+    gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch + 7_919 * ranks.rank)
+    sampler = DistributedSampler(range(len(data)), num_replicas=ranks.world, rank=ranks.rank, shuffle=True,
+                                 seed=cfg.seed, drop_last=True)
+    sampler.set_epoch(epoch)
+    order = torch.tensor(list(sampler)).to(data.labels.device)
+    share = share_of_batch(cfg.batch_size, ranks)
+    steps = len(order) // share  # drop the ragged last batch: constant shapes
     warmup = int(cfg.warmup_epochs * steps)
     model.train()
     t0 = time.perf_counter()
     loss_sum = correct = seen = 0
     bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", file=sys.stderr,
-               dynamic_ncols=True, leave=False)
+               dynamic_ncols=True, leave=False, disable=not ranks.main)
     for i in bar:
         for g in opt.param_groups:
             g["lr"] = get_lr(epoch * steps + i, steps * cfg.epochs, warmup, cfg.lr)
-        idx = perm[i * cfg.batch_size : (i + 1) * cfg.batch_size]
+        idx = order[i * share : (i + 1) * share]
         y = data.labels[idx]
         soft = None if data.teacher is None else data.teacher[idx]
         loss, logits = train_step(model, opt, data.faces[idx], y, cfg, gen, soft, data.class_weight)
@@ -368,6 +388,7 @@ def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: Traini
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
                         img_s=f"{seen / (time.perf_counter() - t0):.0f}")
     seconds = time.perf_counter() - t0
+    loss_sum, correct, seen = summed([loss_sum, correct, seen], ranks, data.labels.device.type)
     return {"lr": opt.param_groups[0]["lr"], "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
             "epoch_seconds": seconds, "images_per_second": seen / seconds}
 
@@ -401,58 +422,79 @@ def last_epoch(cfg: TrainConfig, start: int) -> int:
 
 
 def train(cfg: TrainConfig) -> Path:
-    """Train one architecture (or fuse a registry entry's members); returns its run folder. Resumable per epoch."""
+    """Train one architecture (or fuse a registry entry's members); returns its run folder. Resumable per epoch.
+
+    Under torchrun every process runs this; rank 0 alone validates and writes.
+    """
     if get_model(cfg.model).is_fusion:
         return train_ensemble(cfg)
+    ranks = ranks_from_environment()
     cfg, run_dir, state = open_run(cfg)
-    device = resolve_device(cfg.device)
-    use_threads(cfg, device)
-    data, (train_x, train_y), (val_x, val_y) = load_splits(cfg)
-    model, opt, progress = build_model(cfg, device, state, run_dir)
+    device = distributed.start(ranks, resolve_device(cfg.device))
+    use_threads(cfg, device, ranks)
+    share_of_batch(cfg.batch_size, ranks)  # an uneven split fails before the data is read
+    data, (train_x, train_y), (val_x, val_y) = load_splits(cfg, quiet=not ranks.main)
+    model, opt, progress = build_model(cfg, device, state, run_dir, ranks)
+    wait_for_main(ranks)  # rank 0 has written command.txt
     command = (run_dir / "command.txt").read_text().strip()
-    faces = training_set(cfg, run_dir, train_x, train_y, device)
+    faces = training_set(cfg, run_dir, train_x, train_y, device, ranks)
+    stepped = wrap(model, ranks, device)
     host = describe_machine(machine())  # per epoch: a run resumed elsewhere records each machine
-    print(
-        f"{cfg.model}: {count_parameters(model) / 1e6:.2f} M parameters · {len(train_y)} train / {len(val_y)} "
-        f"PublicTest faces · {device}{' bf16' if cfg.amp and bf16_supported(device) else ' fp32'} · "
-        f"{cfg.epochs} epochs of {len(train_y) // cfg.batch_size} steps", file=sys.stderr,
-    )
+    if ranks.main:
+        split = f" = {ranks.world} processes x {cfg.batch_size // ranks.world}" if ranks.distributed else ""
+        print(
+            f"{cfg.model}: {count_parameters(model) / 1e6:.2f} M parameters · {len(train_y)} train / {len(val_y)} "
+            f"PublicTest faces · {device}{' bf16' if cfg.amp and bf16_supported(device) else ' fp32'} · "
+            f"{cfg.epochs} epochs of {len(train_y) // cfg.batch_size} steps of {cfg.batch_size} faces{split}",
+            file=sys.stderr,
+        )
 
     end_epoch = last_epoch(cfg, progress.epoch)
     t_invocation, epoch_wall = time.perf_counter(), 0.0
     for epoch in range(progress.epoch, end_epoch):
-        if cfg.time_limit and epoch_wall and time.perf_counter() - t_invocation + epoch_wall > cfg.time_limit * 60:
+        late = bool(cfg.time_limit and epoch_wall
+                    and time.perf_counter() - t_invocation + epoch_wall > cfg.time_limit * 60)
+        if any_rank(late, ranks, device):
             end_epoch = epoch  # the next epoch would end past --time-limit
             break
         t_epoch = time.perf_counter()
-        trained = train_epoch(model, opt, faces, cfg, epoch)
-        scores = validate(model, cfg, val_x, val_y, device)
-        progress.history.append({
-            "epoch": epoch + 1, "lr": trained["lr"], "train_loss": trained["train_loss"],
-            "train_accuracy": trained["train_accuracy"], **scores, "epoch_seconds": trained["epoch_seconds"],
-            "images_per_second": trained["images_per_second"], "machine": host,
-        })
+        trained = train_epoch(stepped, opt, faces, cfg, epoch, ranks)
         progress.epoch = epoch + 1
-        improved = scores["val_accuracy"] > progress.best_acc
-        if improved:
-            progress.best_acc = scores["val_accuracy"]
-            save_best(run_dir, model, cfg, progress, command)
-        save_checkpoint(run_dir, model, opt, cfg, progress)
-        print(
-            f"epoch {epoch + 1}/{cfg.epochs} · loss {trained['train_loss']:.3f} · train {trained['train_accuracy']:.2%} · "
-            f"PublicTest {scores['val_accuracy']:.2%}{' (best)' if improved else ''} · "
-            f"{trained['epoch_seconds']:.0f} s, {trained['images_per_second']:.0f} img/s", file=sys.stderr,
-        )
+        if ranks.main:
+            end_of_epoch(run_dir, model, opt, cfg, progress, trained, validate(model, cfg, val_x, val_y, device),
+                         host, command)
         epoch_wall = time.perf_counter() - t_epoch
     if end_epoch < cfg.epochs:
-        print(f"stopped after epoch {end_epoch}/{cfg.epochs}; continue with --resume", file=sys.stderr)
-        return run_dir
-    if cfg.recalibrate:
-        recalibrate_weights(run_dir / f"{cfg.model}.safetensors", train_x, val_x, val_y, device)
-    # Last: the record marks the run finished, so a run killed while recalibrating resumes into it.
-    record_training(run_dir / f"{cfg.model}.safetensors", progress.history)
-    write_report(run_dir, cfg.model, data, device, progress.history)
+        if ranks.main:
+            print(f"stopped after epoch {end_epoch}/{cfg.epochs}; continue with --resume", file=sys.stderr)
+    elif ranks.main:
+        if cfg.recalibrate:
+            recalibrate_weights(run_dir / f"{cfg.model}.safetensors", train_x, val_x, val_y, device)
+        # Last: the record marks the run finished, so a run killed while recalibrating resumes into it.
+        record_training(run_dir / f"{cfg.model}.safetensors", progress.history)
+        write_report(run_dir, cfg.model, data, device, progress.history)
+    wait_for_main(ranks)  # the others see the finished run only once rank 0 has written it
     return run_dir
+
+
+def end_of_epoch(run_dir: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, cfg: TrainConfig,
+                 progress: Progress, trained: dict, scores: dict, host: str, command: str) -> None:
+    """Rank 0's part of an epoch's end: its record, the best weights, the checkpoint and the line printed."""
+    progress.history.append({
+        "epoch": progress.epoch, "lr": trained["lr"], "train_loss": trained["train_loss"],
+        "train_accuracy": trained["train_accuracy"], **scores, "epoch_seconds": trained["epoch_seconds"],
+        "images_per_second": trained["images_per_second"], "machine": host,
+    })
+    improved = scores["val_accuracy"] > progress.best_acc
+    if improved:
+        progress.best_acc = scores["val_accuracy"]
+        save_best(run_dir, model, cfg, progress, command)
+    save_checkpoint(run_dir, model, opt, cfg, progress)
+    print(
+        f"epoch {progress.epoch}/{cfg.epochs} · loss {trained['train_loss']:.3f} · train {trained['train_accuracy']:.2%} · "
+        f"PublicTest {scores['val_accuracy']:.2%}{' (best)' if improved else ''} · "
+        f"{trained['epoch_seconds']:.0f} s, {trained['images_per_second']:.0f} img/s", file=sys.stderr,
+    )
 
 
 def finished(weights: Path) -> bool:
@@ -475,25 +517,30 @@ def train_ensemble(cfg: TrainConfig) -> Path:
     entry = get_model(cfg.model)
     first, second = entry.members  # the fusion search below weighs two members
     run_dir = Path(cfg.out) / entry.name
+    ranks = ranks_from_environment()
+    device = distributed.start(ranks, resolve_device(cfg.device))
     t0 = time.perf_counter()
     # A member whose run has begun goes first: its epochs so far are not left waiting behind a whole new run.
     begun = [m for m in entry.members if (Path(cfg.out) / m / "checkpoint.pt").is_file()]
     for member in begun + [m for m in entry.members if m not in begun]:
         member_dir = Path(cfg.out) / member
         if finished(member_dir / f"{member}.safetensors"):
-            print(f"{member}: finished run found in {member_dir}", file=sys.stderr)
+            if ranks.main:
+                print(f"{member}: finished run found in {member_dir}", file=sys.stderr)
             continue
         resume = (member_dir / "checkpoint.pt").is_file()
         left = cfg.time_limit - (time.perf_counter() - t0) / 60  # --time-limit holds for the whole command
-        if cfg.time_limit and left <= 0:
-            print(f"--time-limit reached before {member}; continue with --resume", file=sys.stderr)
+        if any_rank(bool(cfg.time_limit and left <= 0), ranks, device):
+            if ranks.main:
+                print(f"--time-limit reached before {member}; continue with --resume", file=sys.stderr)
             return run_dir
         train(dataclasses.replace(cfg, model=member, resume=resume, time_limit=max(left, 0.0) if cfg.time_limit else 0.0))
         if not finished(member_dir / f"{member}.safetensors"):
             return run_dir  # --stop-after or --time-limit ended the member's run early
+    if not ranks.main:
+        return run_dir  # the fusion is a few seconds of one process's work
     data = load_fer(cfg.data)
     val_x, val_y = data.select("public")
-    device = resolve_device(cfg.device)
     use_threads(cfg, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     probs = []
@@ -518,6 +565,7 @@ def train_ensemble(cfg: TrainConfig) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_args(argv)
+    ranks = ranks_from_environment()
     try:
         run_dir = train(cfg)
     except (DataError, WeightsError, ValueError) as e:
@@ -525,6 +573,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted: the last finished epoch is saved; continue with --resume", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED)
+    distributed.stop(ranks)
+    if not ranks.main:
+        return
     print(f"run folder: {run_dir}  (use it in the app: fer-desktop --weights {run_dir})")
 
 
