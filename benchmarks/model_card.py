@@ -240,6 +240,42 @@ def robustness_lines(name: str) -> list[str]:
     return [*lines, ""]
 
 
+def speed_lines() -> list[str]:
+    """The app's speed: the headless pipeline per model and face count, and batch analysis per worker count,
+    as ``benchmarks/pipeline.py`` and ``benchmarks/batch.py`` last measured them (each names its machine)."""
+    lines = ["## Speed", ""]
+    pipeline_path, batch_path = RESULTS_DIR / "pipeline.json", RESULTS_DIR / "batch.json"
+    if pipeline_path.is_file():
+        pipeline = json.loads(pipeline_path.read_text())
+        runs = {(r["model"], r["faces"]): r for r in pipeline["runs"] if r.get("weights") == "trained"}
+        counts = sorted({faces for _, faces in runs})
+        lines += [f"Headless pipeline, `python benchmarks/pipeline.py`: {pipeline['frames']} frames of "
+                  f"{pipeline['frame_size'][0]}x{pipeline['frame_size'][1]} MJPG video, every frame analysed (detection, "
+                  f"face check, crop, model); results per second, and the median time from a frame read to its "
+                  f"result with one face, on {describe_machine(pipeline['machine'])}.", "",
+                  "| model | " + " | ".join(f"{n} face{'s' * (n > 1)}" for n in counts) + " | frame to result |",
+                  "| --- |" + " --- |" * (len(counts) + 1)]
+        for model in MODEL_NAMES:
+            if (model, counts[0]) in runs:
+                cells = [f"{runs[model, n]['fps']:.0f} fps" if (model, n) in runs else "-" for n in counts]
+                lines.append(f"| {model} | " + " | ".join(cells)
+                             + f" | {runs[model, counts[0]]['latency_ms']['total']['p50']:.1f} ms |")
+        lines.append("")
+    if batch_path.is_file():
+        batch = json.loads(batch_path.read_text())
+        lines += [f"Batch analysis, `python benchmarks/batch.py`: `fer-desktop-batch` on {batch['clips']} clips of "
+                  f"{batch['frames_per_clip']} frames (one face, SqueezeNet), whole command from launch to exit and "
+                  f"steady state (start-up left out), median of the runs, on {describe_machine(batch['machine'])}.", "",
+                  "| workers | videos/min | fps | speed-up | steady speed-up |", "| --- | --- | --- | --- | --- |"]
+        one = batch["median"]["1"]
+        for workers, m in sorted(batch["median"].items(), key=lambda kv: int(kv[0])):
+            lines.append(f"| {workers} | {m['videos_per_min']:.1f} | {m['fps']:.0f} | "
+                         f"{m['videos_per_min'] / one['videos_per_min']:.2f}x | "
+                         f"{m['steady_videos_per_min'] / one['steady_videos_per_min']:.2f}x |")
+        lines.append("")
+    return lines if len(lines) > 2 else []
+
+
 def card(name: str, data, inference: dict, host: str) -> str:
     """``host``: the machine of the inference figures."""
     path = weights_path(name)
@@ -306,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "Selection used PublicTest only; the PrivateTest half is measured independently.",
         "",
         *sections,
+        *speed_lines(),
     ]
     if missing:
         text += ["## Not shipped yet", "", *[f"- `{n}`: no trained weights in this folder yet; train with "
