@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QPushButton, QToolBar, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QPushButton, QSizePolicy, QToolBar, QWidget
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
 from fer_desktop.pipeline.smoothing import MAX_SMOOTHING
@@ -37,7 +37,7 @@ class ControlBar(QToolBar):
         super().__init__("Controls", parent)
         self.setMovable(False)
         self.source_box = QComboBox(self)
-        self.source_box.setMinimumContentsLength(16)
+        self.source_box.setMinimumContentsLength(12)
         self.source_box.addItem("Demo (astronaut)", DEMO)
         self.file_button = QPushButton("Open video file…", self)
         self.url_button = QPushButton("Stream URL…", self)
@@ -45,6 +45,10 @@ class ControlBar(QToolBar):
         self.model_box = QComboBox(self)
         for name, label in MODEL_LABELS.items():
             self.model_box.addItem(label, name)
+        # As wide as "SqueezeNet": the list that drops down still shows each model's whole name.
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(12)
+        self.model_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.smoothing_box = QDoubleSpinBox(self)
         self.smoothing_box.setRange(0.0, MAX_SMOOTHING)
         self.smoothing_box.setSingleStep(0.05)
@@ -66,12 +70,14 @@ class ControlBar(QToolBar):
         self.snapshot_button = QPushButton("Snapshot", self)
         self.snapshot_button.setToolTip("save the window as a PNG")
 
+        # What a user reaches for during a session comes first; on a narrow screen the settings at the end
+        # are the ones that move into the bar's overflow menu, not Record.
         groups = [
             ("Source", [self.source_box, self.file_button, self.url_button, self.cameras_button, self.pause_button]),
+            (None, [self.record_button, self.snapshot_button]),
             ("Model", [self.model_box]),
             ("Smoothing", [self.smoothing_box]),
             ("Uncertain below", [self.uncertain_box]),
-            (None, [self.record_button, self.snapshot_button]),
         ]
         for n, (caption, widgets) in enumerate(groups):
             if n:

@@ -9,10 +9,10 @@ from fer_desktop.pipeline.stats import StatsSnapshot
 
 # Shown name and tooltip of each latency stage, in pipeline order.
 STAGE_LABELS: dict[str, tuple[str, str]] = {
-    "capture_to_detect_ms": ("capture→detection", "time a frame waited between capture and the start of face detection"),
-    "detect_ms": ("detection", "face detection of one frame"),
-    "classify_ms": ("classification", "cropping the faces and classifying all of them in one batch"),
-    "capture_to_chart_ms": ("frame→chart", "from capture until the chart showed the frame's result"),
+    "capture_to_detect_ms": ("wait", "time a frame waited between capture and the start of face detection"),
+    "detect_ms": ("detect", "face detection of one frame"),
+    "classify_ms": ("classify", "cropping the faces and classifying all of them in one batch"),
+    "capture_to_chart_ms": ("to chart", "from capture until the chart showed the frame's result"),
 }
 
 
@@ -20,7 +20,7 @@ SOURCE_WIDTH = 320  # pixels at most for the source's state
 
 
 def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f} ms"
+    return "–" if value is None else f"{value:.0f}"
 
 
 class PipelineStatusBar(QStatusBar):
@@ -51,7 +51,8 @@ class PipelineStatusBar(QStatusBar):
 
     def show_stats(self, stats: StatsSnapshot) -> None:
         self.rates.setText(f"capture {stats.capture_fps:.1f} fps · processed {stats.processed_fps:.1f} fps")
-        self.latency.setText(" · ".join(f"{name} {_ms(stats.latency_ms[stage])}" for stage, (name, _) in STAGE_LABELS.items()))
+        self.latency.setText("ms: " + " · ".join(f"{name} {_ms(stats.latency_ms[stage])}"
+                                                 for stage, (name, _) in STAGE_LABELS.items()))
         self.dropped.setText(f"dropped {stats.dropped}")
 
     def show_engine(self, device: str, model: str) -> None:
