@@ -86,3 +86,17 @@ def test_the_model_card_shows_commands_with_folders_relative_to_the_repository()
     assert shown(command) == ("fer-desktop-train --model vgg19 --data data/fer2013.zip --out runs/vgg19-r6 "
                               "--init weights/vgg19.safetensors")
     assert not MACHINE_PATH.findall(shown(command))
+
+
+def card_speed_rows() -> dict[str, list[str]]:
+    """The model card's Speed tables, row by first cell: the pipeline per model, batch analysis per worker count."""
+    section = MODEL_CARD.read_text().split("\n## Speed\n", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("| ")]
+    return {row[0]: row[1:] for row in rows if row[0] not in ("model", "workers")}
+
+
+def test_the_speed_section_quotes_the_model_card() -> None:
+    rows, speed = card_speed_rows(), readme_section("Speed")
+    assert f"{rows['squeezenet'][0]} with SqueezeNet" in speed and f"{rows['ensemble'][0]} with the ensemble" in speed
+    one, two = rows["1"], rows["2"]
+    assert f"{one[0]} videos a minute with one worker and {two[0]} with two ({two[2]}" in speed

@@ -85,7 +85,10 @@ class TrainConfig:
 # ---------------------------------------------------------------- command line
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    p = argparse.ArgumentParser(prog="fer-desktop-train", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="fer-desktop-train", description=__doc__.split("\n\n")[0],
+        epilog="Several GPUs or processes: torchrun --standalone --nproc_per_node=N -m trainer.train ... "
+               "(DistributedDataParallel; --batch-size stays the batch of one step, split over the processes).")
     add_version_flag(p)
     add_options(p, TrainConfig)
     add_options(p.add_argument_group("augmentation"), AugmentConfig, prefix="aug_")
