@@ -42,6 +42,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("face_px", lambda _, face: "" if face.quality is None else f"{face.quality.face_px:.1f}"),
     Column("brightness", lambda _, face: "" if face.quality is None else f"{face.quality.brightness:.1f}"),
     Column("sharpness", lambda _, face: "" if face.quality is None else f"{face.quality.sharpness:.1f}"),
+    # The neutral baseline in effect for the face (its number in NAME.baselines.json, empty where none) and the
+    # label relative to it. The seven probabilities, label and confidence above stay the model's own.
+    Column("baseline", lambda _, face: "" if face.neutral is None else face.neutral.baseline.number),
+    Column("baseline_label", lambda _, face: "" if face.neutral is None else face.as_shown().label),
 )
 CSV_COLUMNS: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 

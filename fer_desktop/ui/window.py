@@ -24,6 +24,7 @@ from fer_desktop.faces import FaceDetector
 from fer_desktop.inference import default_model_name, load_classifier, resolve_device
 from fer_desktop.pipeline import FaceResult, FrameResult, SourceEnd, SourceInfo, probe_cameras
 from fer_desktop.pipeline.analyzer import Detector
+from fer_desktop.pipeline.baseline import BASELINE_S
 from fer_desktop.pipeline.capture import SourceOpener
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
 from fer_desktop.pipeline.sources import DEMO
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self._source_spec: str | None = None
         self._demo_for_no_camera = False  # the demo opened because no camera was found: a camera found later replaces it
         self._selected_id: int | None = None
+        self._shown_id: int | None = None  # the face whose chart is shown
         self._output_dir = Path.cwd()
         self._closed = False
         self._source_name: str | None = None  # while the current source runs
@@ -188,6 +190,8 @@ class MainWindow(QMainWindow):
         self.controls.record_toggled.connect(self._record_toggled)
         self.controls.snapshot_requested.connect(self.choose_snapshot_file)
         self.controls.pause_toggled.connect(self.set_paused)
+        self.controls.calibrate_requested.connect(self.calibrate_neutral)
+        self.controls.baseline_reset_requested.connect(self.reset_neutral)
         self.video.face_clicked.connect(self._select_face)
         self.video.resized.connect(lambda box: setattr(self.bridge, "display_box", box))
 
@@ -350,6 +354,7 @@ class MainWindow(QMainWindow):
         if image is not None:  # the frame itself, drawn with its own boxes
             self.video.show_frame(image, _size(result.frame.image))
         face = self._selected_face(result.faces)
+        self._shown_id = None if face is None else face.track_id
         self.video.show_result(result, None if face is None else face.track_id)
         if face is None:
             self.chart.show_probabilities(None, "No face in view")
@@ -368,6 +373,7 @@ class MainWindow(QMainWindow):
         self.chart_updated.emit(result)
 
     def _show_no_face(self) -> None:
+        self._shown_id = None
         self.chart.show_probabilities(None, "No face in view")
         self.quality_label.setText("")
         self.face_bars.hide()
@@ -379,6 +385,18 @@ class MainWindow(QMainWindow):
 
     def _select_face(self, track_id: int) -> None:
         self._selected_id = track_id
+
+    def calibrate_neutral(self) -> None:
+        """Record the shown face's neutral baseline (the largest face, if none is shown yet); the pipeline applies it."""
+        self.bridge.pipeline.analyzer.baselines.calibrate(self._shown_id, BASELINE_S)
+        who = "the largest face" if self._shown_id is None else f"face #{self._shown_id}"
+        self.status.showMessage(f"Recording the neutral baseline of {who}: keep a resting face for {BASELINE_S:.0f} s",
+                                int(BASELINE_S * 1000) + 2000)
+
+    def reset_neutral(self) -> None:
+        """The shown face (every face, if none is shown) is read as the model sees it again."""
+        self.bridge.pipeline.analyzer.baselines.reset(self._shown_id)
+        self.status.showMessage("Neutral baseline removed", 5000)
 
     def _refresh_status(self) -> None:
         self.status.show_stats(self.bridge.pipeline.stats.snapshot())
