@@ -32,6 +32,7 @@ from fer_desktop.pipeline.baseline import NeutralBaseline
 
 REQUIRED = ("time_s", "face_id", *EMOTIONS, "confidence")
 QUALITY = ("face_px", "brightness", "sharpness")
+POSE = ("yaw_deg",)  # the pose measures with a hint; recordings made before them lack the column
 TIMELINE_BINS = 512
 FIRST_BIN_S = 0.25
 CHUNK_ROWS = 8192  # rows parsed and summed at a time: bounded memory, NumPy speed
@@ -81,7 +82,7 @@ class FaceRows:
     probs: np.ndarray  # (n, 7)
     confidence: np.ndarray
     confident: np.ndarray  # 1, 0, or -1 where the recording has no verdict
-    quality: np.ndarray | None  # (n, 3) face_px, brightness, sharpness; NaN where not measured
+    quality: np.ndarray | None  # (n, 4) face_px, brightness, sharpness, yaw_deg; NaN where not measured
     model_probs: np.ndarray | None = None  # (n, 7) as recorded, where ``probs`` has baselines applied
     baseline: np.ndarray | None = None  # the baseline number applied to each row, 0 for none
 
@@ -140,7 +141,7 @@ class FaceTotals:
         self.judged += int(judged.sum())
         self.uncertain += int((rows.confident == 0).sum())
         if rows.quality is not None:
-            measured = ~np.isnan(rows.quality).any(1)
+            measured = ~np.isnan(rows.quality[:, : len(QUALITY)]).any(1)  # a face without keypoints has no yaw
             self.measured += int(measured.sum())
             for hint, flags in hint_flags(*rows.quality[measured].T).items():
                 if flags.any():
@@ -290,7 +291,8 @@ def summarise(path: Path, uncertain_below: float, use_baselines: bool = True) ->
             confident = (confidence >= uncertain_below).astype(np.int64)
         quality = None
         if has_quality:
-            quality = np.stack([column(name, blank_ok=True) for name in QUALITY], axis=1)
+            pose = [column(name, blank_ok=True) if name in at else np.full(len(rows), np.nan) for name in POSE]
+            quality = np.stack([*(column(name, blank_ok=True) for name in QUALITY), *pose], axis=1)
         if "model" in at:
             for model in {row[at["model"]] for row in rows} - {"", *models}:
                 models.append(model)
