@@ -234,4 +234,14 @@ def test_the_window_calibrates_the_shown_face_marks_it_and_resets(qtbot, weights
     qtbot.waitUntil(lambda: "neutral baseline" not in window.chart.title, timeout=10_000)
     window.stop_recording()
     assert list(read_baselines(tmp_path / "calm.csv")) == [1]  # stored with the recording
+
+    window.controls.calibrate_button.click()
+    window.open_source("demo")  # the face it was recording is gone with its source: the window says so
+    qtbot.waitUntil(lambda: "No neutral baseline" in _banner_text(window), timeout=20_000)
     window.close()
+
+
+def _banner_text(window) -> str:
+    from PySide6.QtWidgets import QLabel
+
+    return " ".join(label.text() for label in window.banner.findChildren(QLabel))

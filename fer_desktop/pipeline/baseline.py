@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,7 @@ class NeutralBaseline:
     frames: int
     model: str | None
 
-    @property
+    @cached_property
     def weights(self) -> np.ndarray:
         return neutral_weights(np.asarray(self.probs, np.float64))
 
@@ -105,8 +106,8 @@ class _Recording:
 class NeutralBaselines:
     """The run's baselines by tracked face id, and the recording of a new one.
 
-    Thread contract: ``calibrate`` and ``reset`` may be called from any thread
-    (the GUI's); ``observe``, ``applied``, ``progress`` and ``forget`` from the
+    Thread contract: ``calibrate``, ``reset``, ``made`` and ``waiting`` may be called from
+    any thread (the GUI's); ``observe``, ``applied``, ``progress`` and ``forget`` from the
     inference thread, once per frame. One lock guards both sides.
     """
 
@@ -165,6 +166,18 @@ class NeutralBaselines:
                 self._baselines[rec.face_id] = NeutralBaseline(
                     self._count, rec.face_id, tuple(float(p) for p in mean), rec.start_s, time_s, rec.frames, model)
                 self._recording = None
+
+    @property
+    def made(self) -> int:
+        """How many baselines have been recorded in this run; the newest has this number."""
+        with self._lock:
+            return self._count
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a baseline was asked for and is not finished (any thread may ask)."""
+        with self._lock:
+            return self._recording is not None
 
     def applied(self, face_id: int) -> NeutralBaseline | None:
         with self._lock:

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._demo_for_no_camera = False  # the demo opened because no camera was found: a camera found later replaces it
         self._selected_id: int | None = None
         self._shown_id: int | None = None  # the face whose chart is shown
+        self._calibrating: int | None = None  # baselines made when one was asked for, until it is seen to finish
         self._output_dir = Path.cwd()
         self._closed = False
         self._source_name: str | None = None  # while the current source runs
@@ -355,6 +356,8 @@ class MainWindow(QMainWindow):
             self.video.show_frame(image, _size(result.frame.image))
         face = self._selected_face(result.faces)
         self._shown_id = None if face is None else face.track_id
+        if self._calibrating is not None and not self.bridge.pipeline.analyzer.baselines.waiting:
+            self._calibration_ended()
         self.video.show_result(result, None if face is None else face.track_id)
         if face is None:
             self.chart.show_probabilities(None, "No face in view")
@@ -388,14 +391,30 @@ class MainWindow(QMainWindow):
 
     def calibrate_neutral(self) -> None:
         """Record the shown face's neutral baseline (the largest face, if none is shown yet); the pipeline applies it."""
-        self.bridge.pipeline.analyzer.baselines.calibrate(self._shown_id, BASELINE_S)
+        baselines = self.bridge.pipeline.analyzer.baselines
+        self._calibrating = baselines.made
+        baselines.calibrate(self._shown_id, BASELINE_S)
+        self.banner.clear("baseline")
         who = "the largest face" if self._shown_id is None else f"face #{self._shown_id}"
         self.status.showMessage(f"Recording the neutral baseline of {who}: keep a resting face for {BASELINE_S:.0f} s",
                                 int(BASELINE_S * 1000) + 2000)
 
+    def _calibration_ended(self) -> None:
+        baselines, before, self._calibrating = self.bridge.pipeline.analyzer.baselines, self._calibrating, None
+        if baselines.made > before:
+            self.banner.clear("baseline")
+            self.status.showMessage(f"Neutral baseline #{baselines.made} set: the face is now read relative to its rest",
+                                    10_000)
+        else:
+            self.banner.show_message("baseline", "No neutral baseline: the face left the view (or the source or model "
+                                     "changed) before it was recorded. Keep a resting face in view and try again.", "info",
+                                     [("Calibrate neutral", self.calibrate_neutral)])
+
     def reset_neutral(self) -> None:
         """The shown face (every face, if none is shown) is read as the model sees it again."""
         self.bridge.pipeline.analyzer.baselines.reset(self._shown_id)
+        self._calibrating = None  # a recording under way for it is cancelled, not failed
+        self.banner.clear("baseline")
         self.status.showMessage("Neutral baseline removed", 5000)
 
     def _refresh_status(self) -> None:
