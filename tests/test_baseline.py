@@ -222,7 +222,7 @@ def test_the_window_calibrates_the_shown_face_marks_it_and_resets(qtbot, weights
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.model == "squeezenet" and "Face #1" in window.chart.title, timeout=30_000)
     window.start_recording(tmp_path / "calm.csv")
-    window.controls.calibrate_button.click()
+    window.calibrate_button.click()
     qtbot.waitUntil(lambda: "recording its neutral baseline" in window.chart.title, timeout=20_000)
     qtbot.waitUntil(lambda: "relative to its neutral baseline #1" in window.chart.title, timeout=20_000)
     with qtbot.waitSignal(window.chart_updated, timeout=10_000) as shown:
@@ -230,12 +230,12 @@ def test_the_window_calibrates_the_shown_face_marks_it_and_resets(qtbot, weights
     face = shown.args[0].faces[0]
     assert face.neutral is not None and face.probs == pytest.approx(face.neutral.probs)  # the window draws it relative
     assert face.neutral.baseline.face_id == 1 and face.neutral.baseline.frames >= 3
-    window.controls.reset_baseline_button.click()
+    window.reset_baseline_button.click()
     qtbot.waitUntil(lambda: "neutral baseline" not in window.chart.title, timeout=10_000)
     window.stop_recording()
     assert list(read_baselines(tmp_path / "calm.csv")) == [1]  # stored with the recording
 
-    window.controls.calibrate_button.click()
+    window.calibrate_button.click()
     window.open_source("demo")  # the face it was recording is gone with its source: the window says so
     qtbot.waitUntil(lambda: "No neutral baseline" in _banner_text(window), timeout=20_000)
     window.close()

@@ -9,7 +9,6 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QPushButton, QToolBar, QWidget
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
-from fer_desktop.pipeline.baseline import BASELINE_S
 from fer_desktop.pipeline.smoothing import MAX_SMOOTHING
 from fer_desktop.pipeline.sources import DEMO
 from fer_desktop.ui.palette import MODEL_LABELS
@@ -31,8 +30,6 @@ class ControlBar(QToolBar):
     record_toggled = Signal(bool)
     pause_toggled = Signal(bool)
     snapshot_requested = Signal()
-    calibrate_requested = Signal()  # record the shown face's neutral baseline
-    baseline_reset_requested = Signal()
 
     def __init__(
         self, smoothing: float, parent: QWidget | None = None, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW
@@ -66,11 +63,6 @@ class ControlBar(QToolBar):
         self.record_button = QPushButton("● Record", self)
         self.record_button.setCheckable(True)
         self.record_button.setToolTip("write one CSV row per face per processed frame")
-        self.calibrate_button = QPushButton("Calibrate neutral", self)
-        self.calibrate_button.setToolTip(f"keep a resting face for {BASELINE_S:.0f} s: from then on the shown face "
-                                         "is read relative to its own resting face")
-        self.reset_baseline_button = QPushButton("Reset neutral", self)
-        self.reset_baseline_button.setToolTip("read the shown face as the model sees it again")
         self.snapshot_button = QPushButton("Snapshot", self)
         self.snapshot_button.setToolTip("save the window as a PNG")
 
@@ -79,7 +71,6 @@ class ControlBar(QToolBar):
             ("Model", [self.model_box]),
             ("Smoothing", [self.smoothing_box]),
             ("Uncertain below", [self.uncertain_box]),
-            (None, [self.calibrate_button, self.reset_baseline_button]),
             (None, [self.record_button, self.snapshot_button]),
         ]
         for n, (caption, widgets) in enumerate(groups):
@@ -106,8 +97,6 @@ class ControlBar(QToolBar):
         self.record_button.toggled.connect(self.record_toggled)
         self.pause_button.toggled.connect(self.pause_toggled)
         self.snapshot_button.clicked.connect(self.snapshot_requested)
-        self.calibrate_button.clicked.connect(self.calibrate_requested)
-        self.reset_baseline_button.clicked.connect(self.baseline_reset_requested)
 
     def show_cameras(self, cameras: list[int]) -> None:
         """Replace the camera entries of the source list, keeping the current choice."""

@@ -15,7 +15,8 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget,
+    QApplication, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout,
+    QWidget,
 )
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
@@ -145,6 +146,16 @@ class MainWindow(QMainWindow):
         self.chart = ProbabilityChart(self)
         self.quality_label = QLabel("", self)  # the selected face's quality hints, in words
         self.quality_label.setStyleSheet("color: #b71c1c; padding: 0 4px")
+        # Beside the chart they act on: the shown face's neutral baseline.
+        self.calibrate_button = QPushButton("Calibrate neutral", self)
+        self.calibrate_button.setToolTip(f"keep a resting face for {BASELINE_S:.0f} s: from then on the shown face "
+                                         "is read relative to its own resting face")
+        self.reset_baseline_button = QPushButton("Reset neutral", self)
+        self.reset_baseline_button.setToolTip("read the shown face as the model sees it again")
+        below_chart = QHBoxLayout()
+        below_chart.addWidget(self.quality_label, 1)
+        below_chart.addWidget(self.calibrate_button)
+        below_chart.addWidget(self.reset_baseline_button)
         self.face_bars = FaceBarsChart(self)
         self.face_bars.hide()
         self.timeline = SessionTimeline(self)
@@ -153,7 +164,7 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(4, 4, 4, 4)
         right_layout.addWidget(self.faces_label)
         right_layout.addWidget(self.chart, 3)
-        right_layout.addWidget(self.quality_label)
+        right_layout.addLayout(below_chart)
         right_layout.addWidget(self.face_bars, 2)
         right_layout.addWidget(self.timeline, 2)
 
@@ -191,8 +202,8 @@ class MainWindow(QMainWindow):
         self.controls.record_toggled.connect(self._record_toggled)
         self.controls.snapshot_requested.connect(self.choose_snapshot_file)
         self.controls.pause_toggled.connect(self.set_paused)
-        self.controls.calibrate_requested.connect(self.calibrate_neutral)
-        self.controls.baseline_reset_requested.connect(self.reset_neutral)
+        self.calibrate_button.clicked.connect(self.calibrate_neutral)
+        self.reset_baseline_button.clicked.connect(self.reset_neutral)
         self.video.face_clicked.connect(self._select_face)
         self.video.resized.connect(lambda box: setattr(self.bridge, "display_box", box))
 
