@@ -82,3 +82,20 @@ def test_the_csv_has_the_pose_columns(tmp_path) -> None:
             assert all(abs(float(r["yaw_deg"])) < MAX_YAW_DEG and r["pitch_deg"] for r in rows) and rows
         else:  # a box without keypoints: not measured, left empty
             assert [(r["yaw_deg"], r["pitch_deg"]) for r in rows] == [("", "")] * 2
+
+
+def test_the_report_counts_turned_away_rows(tmp_path) -> None:
+    import csv
+
+    from fer_desktop.report.summary import summarise
+
+    header = ["time_s", "face_id", "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "label",
+              "confidence", "confident", "face_px", "brightness", "sharpness", "yaw_deg", "pitch_deg"]
+    probs = ["0.1", "0.0", "0.0", "0.7", "0.1", "0.0", "0.1", "happy", "0.7", "1", "100.0", "120.0", "5000.0"]
+    with open(tmp_path / "turn.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for i, yaw in enumerate(["5.0", "-45.0", "", "40.0"]):  # a blank yaw: a face without keypoints
+            writer.writerow([f"{i / 10:.3f}", "1", *probs, yaw, "0.0"])
+    face = summarise(tmp_path / "turn.csv", 0.5).to_dict()["faces"][0]
+    assert face["quality_hint_share"] == {"turned away": 0.5}
