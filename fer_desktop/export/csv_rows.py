@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -21,6 +22,12 @@ class Column:
 
 def _probability(k: int) -> Callable[[FrameResult, FaceResult], str]:
     return lambda _, face: "" if face.probs is None else f"{face.probs[k]:.4f}"
+
+
+def _measured(face: FaceResult, name: str) -> str:
+    """A quality measure with one decimal; empty when not measured (no model, or a face without keypoints)."""
+    value = None if face.quality is None else getattr(face.quality, name)
+    return "" if value is None or math.isnan(value) else f"{value:.1f}"
 
 
 # One row per face per processed frame. A new column is one more entry here, in the window and headless alike.
@@ -42,6 +49,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("face_px", lambda _, face: "" if face.quality is None else f"{face.quality.face_px:.1f}"),
     Column("brightness", lambda _, face: "" if face.quality is None else f"{face.quality.brightness:.1f}"),
     Column("sharpness", lambda _, face: "" if face.quality is None else f"{face.quality.sharpness:.1f}"),
+    Column("yaw_deg", lambda _, face: _measured(face, "yaw_deg")),
+    Column("pitch_deg", lambda _, face: _measured(face, "pitch_deg")),
+    # The neutral baseline in effect for the face (its number in NAME.baselines.json, empty where none) and the
+    # label relative to it. The seven probabilities, label and confidence above stay the model's own.
+    Column("baseline", lambda _, face: "" if face.neutral is None else face.neutral.baseline.number),
+    Column("baseline_label", lambda _, face: "" if face.neutral is None else face.as_shown().label),
 )
 CSV_COLUMNS: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 

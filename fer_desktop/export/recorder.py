@@ -7,8 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from fer_desktop.export.baselines import baselines_path, write_baselines
 from fer_desktop.export.csv_rows import CSV_COLUMNS, WholeRowsFile, csv_rows
 from fer_desktop.export.summary import RunSummary
+from fer_desktop.pipeline.baseline import NeutralBaseline
 from fer_desktop.pipeline.frames import FrameResult, SourceEnd, SourceInfo
 
 
@@ -26,6 +28,10 @@ class Recorder:
     CSV with its rows so far whole, and ``on_failure`` gets one sentence; the
     summary goes on counting and the pipeline on running. Thread-safe: the
     inference thread writes while the GUI may stop the recording.
+
+    Each neutral baseline a recorded row uses is written to
+    ``NAME.baselines.json`` beside the CSV (fer_desktop/export/baselines.py)
+    when it first appears; a stale one is removed when the CSV is replaced.
     """
 
     def __init__(
@@ -42,6 +48,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._csv: WholeRowsFile | None = None
         self._recording = csv_path is not None  # False once closed or failed
+        self._baselines: dict[int, NeutralBaseline] = {}  # by number, the ones rows of this CSV use
 
     @property
     def rows(self) -> int:
@@ -59,6 +66,8 @@ class Recorder:
             self.summary.add(result)
             if self._recording:
                 self._write(csv_rows(result))
+            if self._recording:
+                self._note_baselines(result)
 
     def source_ended(self, end: SourceEnd) -> None:
         self.summary.source_ended(end)
@@ -77,6 +86,8 @@ class Recorder:
         try:
             if self._csv is None:
                 self._csv = WholeRowsFile(self._open_file(self.csv_path, self._overwrite))
+                if self._overwrite:  # the baselines of the recording this one replaces
+                    baselines_path(self.csv_path).unlink(missing_ok=True)
                 self._csv.append([CSV_COLUMNS])
             if rows:
                 self._csv.append(rows)
@@ -84,6 +95,19 @@ class Recorder:
             self._fail(e)
             return
         self.summary.csv_rows += len(rows)
+
+    def _note_baselines(self, result: FrameResult) -> None:
+        new = {f.neutral.baseline.number: f.neutral.baseline for f in result.faces
+               if f.neutral is not None and f.neutral.baseline.number not in self._baselines}
+        if not new:
+            return
+        try:
+            if not self._baselines and not self._overwrite and baselines_path(self.csv_path).exists():
+                raise FileExistsError(f"{baselines_path(self.csv_path).name} exists and is not replaced")
+            self._baselines.update(new)
+            write_baselines(self.csv_path, list(self._baselines.values()))
+        except OSError as e:
+            self._fail(e)
 
     def _fail(self, error: OSError) -> None:
         self._recording = False

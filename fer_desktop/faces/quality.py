@@ -1,6 +1,6 @@
 """What makes one face's answer unreliable, measured and put in words.
 
-Three measures per face, each cheap enough for every frame:
+Five measures per face, each cheap enough for every frame:
 
 - ``face_px``: the side of the detector box in frame pixels (the face is upscaled
   to 48x48 by the crop; below some size there is nothing left to read);
@@ -8,15 +8,24 @@ Three measures per face, each cheap enough for every frame:
   (equalisation stretches a dark face's few grey levels into noise, and an
   overexposed face has lost its features to white);
 - ``sharpness``: the variance of the Laplacian of the 48x48 equalised crop, the
-  image the model sees (equalised, so contrast does not pass for detail).
+  image the model sees (equalised, so contrast does not pass for detail);
+- ``yaw_deg`` and ``pitch_deg``: how far the head is turned and tilted,
+  estimated from BlazeFace's keypoints (fer_desktop/faces/pose.py; NaN for a
+  face without keypoints).
 
 The thresholds are where PublicTest accuracy falls more than 10 points below
-clean under synthetic degradation, measured by ``benchmarks/quality_thresholds.py``
-(command and figures in its JSON, benchmarks/results/quality-thresholds.json).
+clean, measured by ``benchmarks/quality_thresholds.py``: under synthetic
+degradation for the first three (benchmarks/results/quality-thresholds.json);
+over FER-2013's own head poses for yaw and pitch (``--pose``,
+benchmarks/results/quality-thresholds-pose.json), since warping a flat face is
+no head turn. Pitch has no hint: within the poses PublicTest holds (up to about
+22 degrees) accuracy never fell 10 points. Nothing measures "partly hidden":
+no cheap measure tells a hand over the mouth from a dark or blurred face.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -24,6 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fer_desktop.faces.detector import Face
+from fer_desktop.faces.pose import head_pose
 
 # From benchmarks/results/quality-thresholds.json: SqueezeNet on 800 PublicTest faces degraded synthetically
 # (clean 68.6%), each where accuracy falls 10 points below clean, rounded.
@@ -31,6 +41,9 @@ MIN_FACE_PX = 21.0
 MIN_BRIGHTNESS = 15.0
 MAX_BRIGHTNESS = 183.0
 MIN_SHARPNESS = 600.0
+# From benchmarks/results/quality-thresholds-pose.json: SqueezeNet on the 3,327 PublicTest faces BlazeFace found
+# (68% right), in 20 bins of |yaw|; the accuracy of the faces turned about 30 degrees is 10 points lower.
+MAX_YAW_DEG = 30.0
 
 
 @dataclass(frozen=True)
@@ -38,19 +51,27 @@ class FaceQuality:
     face_px: float
     brightness: float
     sharpness: float
+    yaw_deg: float = math.nan
+    pitch_deg: float = math.nan
 
     def hints(self) -> list[str]:
         """The problems in words, worst first; empty for a face the thresholds find fine."""
-        return [hint for hint, found in hint_flags(self.face_px, self.brightness, self.sharpness).items() if found]
+        flags = hint_flags(self.face_px, self.brightness, self.sharpness, self.yaw_deg)
+        return [hint for hint, found in flags.items() if found]
 
 
-def hint_flags(face_px: ArrayLike, brightness: ArrayLike, sharpness: ArrayLike) -> dict[str, ArrayLike]:
-    """Each hint's verdict for one face (booleans) or for many at once (boolean arrays), worst first."""
+def hint_flags(face_px: ArrayLike, brightness: ArrayLike, sharpness: ArrayLike,
+               yaw_deg: ArrayLike = math.nan) -> dict[str, ArrayLike]:
+    """Each hint's verdict for one face (booleans) or for many at once (boolean arrays), worst first.
+
+    A measure that is NaN (not measured) raises no hint.
+    """
     return {
         "too small": np.less(face_px, MIN_FACE_PX),
         "too dark": np.less(brightness, MIN_BRIGHTNESS),
         "overexposed": np.greater(brightness, MAX_BRIGHTNESS),
         "blurred": np.less(sharpness, MIN_SHARPNESS),
+        "turned away": np.greater(np.abs(yaw_deg), MAX_YAW_DEG),
     }
 
 
@@ -72,9 +93,10 @@ def crop_sharpness(crop: np.ndarray) -> float:
 
 
 def measure_quality(frame_bgr: np.ndarray, face: Face, crop: np.ndarray) -> FaceQuality:
-    """The three measures of one face: its box in ``frame_bgr`` and its equalised crop."""
-    return FaceQuality((face.w + face.h) / 2, face_brightness(frame_bgr, face), crop_sharpness(crop))
+    """The five measures of one face: its box and keypoints in ``frame_bgr``, and its equalised crop."""
+    yaw, pitch = head_pose(face)
+    return FaceQuality((face.w + face.h) / 2, face_brightness(frame_bgr, face), crop_sharpness(crop), yaw, pitch)
 
 
-__all__ = ["FaceQuality", "hint_flags", "MAX_BRIGHTNESS", "MIN_BRIGHTNESS", "MIN_FACE_PX", "MIN_SHARPNESS", "crop_sharpness",
-           "face_brightness", "measure_quality"]
+__all__ = ["FaceQuality", "hint_flags", "MAX_BRIGHTNESS", "MAX_YAW_DEG", "MIN_BRIGHTNESS", "MIN_FACE_PX", "MIN_SHARPNESS",
+           "crop_sharpness", "face_brightness", "measure_quality"]

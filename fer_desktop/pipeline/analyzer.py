@@ -13,7 +13,8 @@ from fer_desktop.faces import Face, FaceDetector, crop_faces
 from fer_desktop.faces.quality import measure_quality
 from fer_desktop.inference.base import Classifier
 from fer_desktop.models import mirror_averaged
-from fer_desktop.pipeline.frames import FaceResult, Frame, FrameResult, StageTimings
+from fer_desktop.pipeline.baseline import NeutralBaselines
+from fer_desktop.pipeline.frames import BaselineReading, FaceResult, Frame, FrameResult, StageTimings
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING, ProbabilitySmoother
 from fer_desktop.pipeline.tracking import CONFIRM_FRAMES, FaceTracker
 
@@ -39,8 +40,9 @@ def classify(classifier: Classifier, crops: np.ndarray) -> np.ndarray:
 class FrameAnalyzer:
     """Detects, crops, classifies in one batch, tracks and smooths.
 
-    ``classifier`` and ``smoothing`` may be set from any thread; the detector
-    is created by ``open()`` in the thread that will use it.
+    ``classifier`` and ``smoothing`` may be set from any thread, and
+    ``baselines`` (each face's neutral baseline) asked from any thread; the
+    detector is created by ``open()`` in the thread that will use it.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class FrameAnalyzer:
         self.uncertain_below = DEFAULT_UNCERTAIN_BELOW  # may be set from any thread, like the classifier
         self._tracker = FaceTracker(confirm_frames=confirm_frames)
         self._smoother = ProbabilitySmoother(smoothing)
+        self.baselines = NeutralBaselines()
         self._source_id: int | None = None
         self._last_classifier: Classifier | None = None
 
@@ -83,9 +86,13 @@ class FrameAnalyzer:
         if frame.source_id != self._source_id:
             self._tracker.reset()
             self._smoother.reset()
+            if self._source_id is not None:  # a baseline asked for before the first frame waits for it
+                self.baselines.reset()
             self._source_id = frame.source_id
         if classifier is not self._last_classifier:
             self._smoother.reset()  # another model's probabilities are not comparable
+            if self._last_classifier is not None:
+                self.baselines.reset()
             self._last_classifier = classifier
 
         t_detect_start = time.perf_counter()
@@ -98,6 +105,7 @@ class FrameAnalyzer:
         tracked = [(f, i) for f, i in zip(candidates, ids) if self._tracker.confirmed(i)]
         faces, ids = [f for f, _ in tracked], [i for _, i in tracked]
         self._smoother.retain(self._tracker.active_ids)
+        self.baselines.forget(self._tracker.active_ids)
         t_detect_end = time.perf_counter()  # detection includes the second look at new faces
         crops = crop_faces(frame.image, faces) if classifier is not None and faces else None
         t_crops_ready = time.perf_counter()
@@ -106,9 +114,17 @@ class FrameAnalyzer:
         t_probs_ready = time.perf_counter()
 
         uncertain_below = self.uncertain_below
+        model = None if classifier is None else classifier.name
+        if raw is not None:
+            self.baselines.observe(frame.time_s, ids, raw, model)
         results = []
         for i, (face, track_id) in enumerate(zip(faces, ids)):
             probs = None if raw is None else self._smoother.update(track_id, raw[i])
+            baseline = None if probs is None else self.baselines.applied(track_id)
+            neutral = None
+            if baseline is not None:
+                relative = baseline.apply(probs)
+                neutral = BaselineReading(baseline, relative, bool(relative.max() >= uncertain_below))
             results.append(FaceResult(
                 track_id=track_id,
                 box=face,
@@ -116,6 +132,8 @@ class FrameAnalyzer:
                 raw_probs=None if raw is None else raw[i],
                 confident=None if probs is None else bool(probs.max() >= uncertain_below),
                 quality=None if crops is None else measure_quality(frame.image, face, crops[i]),
+                neutral=neutral,
+                calibrating=self.baselines.progress(track_id),
             ))
         t_done = time.perf_counter()
         timings = StageTimings(
@@ -126,7 +144,7 @@ class FrameAnalyzer:
             decode_ms=frame.read_ms,
             crop_ms=(t_crops_ready - t_detect_end) * 1e3,
         )
-        return FrameResult(frame, tuple(results), len(detected), None if classifier is None else classifier.name, timings)
+        return FrameResult(frame, tuple(results), len(detected), model, timings)
 
 
 def calibration_of(classifier: Classifier) -> dict | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.faces import Face
 from fer_desktop.faces.quality import FaceQuality
+from fer_desktop.pipeline.baseline import NeutralBaseline
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,22 @@ class StageTimings:
 
 
 @dataclass(frozen=True)
+class BaselineReading:
+    """A face's smoothed probabilities relative to its neutral baseline (fer_desktop/pipeline/baseline.py)."""
+
+    baseline: NeutralBaseline
+    probs: np.ndarray  # (7,)
+    confident: bool  # its top value at or above the uncertainty threshold
+
+
+@dataclass(frozen=True)
 class FaceResult:
-    """A tracked face: its box and smoothed probabilities (None while no model is loaded)."""
+    """A tracked face: its box and smoothed probabilities (None while no model is loaded).
+
+    ``probs``, ``label``, ``confidence`` and ``confident`` are the model's own
+    (calibrated, smoothed), as the CSV records them; ``as_shown()`` is the face
+    as the window shows it, relative to its neutral baseline where one is set.
+    """
 
     track_id: int
     box: Face
@@ -49,6 +64,14 @@ class FaceResult:
     raw_probs: np.ndarray | None  # (7,) this frame's own output
     confident: bool | None = None  # top smoothed probability at or above the uncertainty threshold
     quality: FaceQuality | None = None  # size, brightness and sharpness (None while no model is loaded)
+    neutral: BaselineReading | None = None  # set while the face has a neutral baseline
+    calibrating: float | None = None  # the share of its neutral baseline recorded so far, while one is
+
+    def as_shown(self) -> FaceResult:
+        """The face with its baseline applied: ``probs`` and ``confident`` relative to it (itself without one)."""
+        if self.neutral is None:
+            return self
+        return replace(self, probs=self.neutral.probs, confident=self.neutral.confident)
 
     @property
     def label(self) -> str | None:
@@ -72,6 +95,12 @@ class FrameResult:
     faces_detected: int  # before the batch cap; more than len(faces) when faces were left out
     model: str | None  # the classifier's name, None while none is loaded
     timings: StageTimings
+
+    def as_shown(self) -> FrameResult:
+        """Every face as the window shows it (``FaceResult.as_shown``)."""
+        if all(face.neutral is None for face in self.faces):
+            return self
+        return replace(self, faces=tuple(face.as_shown() for face in self.faces))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def report_folder(csv_path: Path) -> Path:
 
 
 def write_report(csv_path: Path, out: Path, uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
-                 overwrite: bool = False) -> Path:
+                 overwrite: bool = False, use_baselines: bool = True) -> Path:
     """Summarise ``csv_path`` and write the report into ``out``; returns report.html's path.
 
     Raises ``ReportError`` for a CSV that is not a recording and ``FileExistsError`` naming a file that
@@ -42,7 +42,7 @@ def write_report(csv_path: Path, out: Path, uncertain_below: float = DEFAULT_UNC
     from fer_desktop.report.figures import plot_distribution, plot_timeline
     from fer_desktop.report.html import render
 
-    summary: SessionSummary = summarise(csv_path, uncertain_below)
+    summary: SessionSummary = summarise(csv_path, uncertain_below, use_baselines)
     plotted = sorted(summary.faces.values(), key=lambda f: f.seconds, reverse=True)[:MAX_PLOTTED]
     figures = {f.face_id: [out / f"face-{_safe(f.face_id)}-timeline.png", out / f"face-{_safe(f.face_id)}-distribution.png"]
                for f in plotted}
@@ -72,13 +72,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="for CSVs without a 'confident' column: a row is uncertain when its confidence is below P "
                    "(default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier report in DIR")
+    p.add_argument("--ignore-baselines", action="store_true",
+                   help="summarise the model's own probabilities even where a neutral baseline was set "
+                   "(by default rows with one are read relative to it, from SESSION.baselines.json)")
     args = p.parse_args(argv)
     if not 0.0 <= args.uncertain_below <= 1.0:
         p.error("--uncertain-below must lie in [0, 1]")
     if not args.csv.is_file():
         p.error(f"{args.csv}: file not found; give the CSV a recording wrote")
     try:
-        html = write_report(args.csv, args.out, args.uncertain_below, args.overwrite)
+        html = write_report(args.csv, args.out, args.uncertain_below, args.overwrite, not args.ignore_baselines)
     except FileExistsError as e:
         print(f"fer-desktop-report: {e}", file=sys.stderr)
         return 2

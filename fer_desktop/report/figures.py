@@ -25,6 +25,11 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
+def _relative(face: FaceTotals) -> str:
+    """The title's note that the face is read relative to its neutral baseline where one was set."""
+    return ", relative to its neutral baseline where set" if face.baseline_rows else ""
+
+
 def plot_timeline(face: FaceTotals, path: Path) -> None:
     """Stacked areas of the face's mean probabilities per time bin (bins widen for long recordings)."""
     times, probs = face.timeline.series()
@@ -35,7 +40,7 @@ def plot_timeline(face: FaceTotals, path: Path) -> None:
     ax.set_ylim(0, 1)
     ax.set_xlabel(f"seconds into the recording (bins of {face.timeline.width_s:g} s)")
     ax.set_ylabel("probability")
-    ax.set_title(f"Face #{face.face_id}: emotions over time", fontsize=10)
+    ax.set_title(f"Face #{face.face_id}: emotions over time{_relative(face)}", fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     _save(fig, path)
 
@@ -51,5 +56,5 @@ def plot_distribution(face: FaceTotals, path: Path) -> None:
     for i, share in enumerate(shares):
         ax.text(min(share + 0.01, 0.9), i, f"{share:.0%}", va="center", fontsize=8)
     ax.set_xlabel("share of time as the top emotion")
-    ax.set_title(f"Face #{face.face_id}: {face.seconds:.1f} s seen", fontsize=10)
+    ax.set_title(f"Face #{face.face_id}: {face.seconds:.1f} s seen{_relative(face)}", fontsize=10)
     _save(fig, path)

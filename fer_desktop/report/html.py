@@ -21,6 +21,18 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
+BASELINE_NOTE = ("; where a face had one, its shares, dominant emotion, changes and figures are relative to its "
+                 "resting face, as the window showed them, and confidence and uncertainty are the model's own")
+
+
+def _baseline_cell(baseline: dict[str, Any] | None) -> str:
+    if baseline is None:
+        return "–"
+    numbers = ", ".join(f"#{n}" for n in baseline["numbers"])
+    return (f"{numbers} on {baseline['rows_share']:.0%} of rows; "
+            f"without it: {baseline['dominant_without_baseline'] or '–'}")
+
+
 def render(summary: dict[str, Any], figures: dict[str, list[Path]]) -> str:
     """The page: one table row per face, then each plotted face's timeline and distribution."""
     rows = []
@@ -33,6 +45,7 @@ def render(summary: dict[str, Any], figures: dict[str, list[Path]]) -> str:
                 "–" if face["mean_confidence"] is None else f"{face['mean_confidence']:.2f}",
                 _percent(face["uncertain_share"]),
                 "–" if not hints else ", ".join(f"{h} {s:.0%}" for h, s in hints.items()),
+                _baseline_cell(face["neutral_baseline"]),
             )) + "</tr>"
         )
     sections = [
@@ -48,9 +61,10 @@ def render(summary: dict[str, Any], figures: dict[str, list[Path]]) -> str:
 <style>{STYLE}</style></head><body>
 <h1>Session report: {escape(summary['source'])}</h1>
 <p>{summary['rows']} rows ({summary['rows_without_model']} without a model), model {escape(models)}.
-Uncertain frames from the {escape(summary['uncertain_from'])}.</p>
+Uncertain frames from the {escape(summary['uncertain_from'])}.
+Neutral baselines: {escape(summary['neutral_baselines'])}{BASELINE_NOTE if summary['neutral_baselines'].startswith('applied') else ''}.</p>
 <table><tr><th>face</th><th>seconds seen</th><th>dominant</th><th>its share</th><th>changes</th>
-<th>mean confidence</th><th>uncertain</th><th>quality hints (share of rows)</th></tr>
+<th>mean confidence</th><th>uncertain</th><th>quality hints (share of rows)</th><th>neutral baseline</th></tr>
 {"".join(rows)}</table>{note}
 {"".join(sections)}
 </body></html>

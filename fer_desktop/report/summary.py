@@ -6,6 +6,12 @@ whenever the face's rows outrun them.
 
 Reads the columns the app writes (time_s, face_id, the seven probabilities,
 label, confidence) and uses ``confident`` and the quality columns when present.
+Where rows name a neutral baseline (the ``baseline`` column), the baseline is
+read from ``NAME.baselines.json`` beside the CSV and applied to those rows'
+probabilities, as the window showed them: shares of time, the dominant emotion,
+changes and the timeline are then relative to the face's rest, and each such
+face also gets its shares without the baseline. Confidence and the uncertain
+share stay the model's own.
 """
 
 from __future__ import annotations
@@ -20,10 +26,13 @@ from typing import Any
 import numpy as np
 
 from fer_desktop.emotions import EMOTIONS, NUM_CLASSES
+from fer_desktop.export.baselines import BaselineFileError, baselines_path, read_baselines
 from fer_desktop.faces.quality import hint_flags
+from fer_desktop.pipeline.baseline import NeutralBaseline
 
 REQUIRED = ("time_s", "face_id", *EMOTIONS, "confidence")
 QUALITY = ("face_px", "brightness", "sharpness")
+POSE = ("yaw_deg",)  # the pose measures with a hint; recordings made before them lack the column
 TIMELINE_BINS = 512
 FIRST_BIN_S = 0.25
 CHUNK_ROWS = 8192  # rows parsed and summed at a time: bounded memory, NumPy speed
@@ -73,7 +82,9 @@ class FaceRows:
     probs: np.ndarray  # (n, 7)
     confidence: np.ndarray
     confident: np.ndarray  # 1, 0, or -1 where the recording has no verdict
-    quality: np.ndarray | None  # (n, 3) face_px, brightness, sharpness; NaN where not measured
+    quality: np.ndarray | None  # (n, 4) face_px, brightness, sharpness, yaw_deg; NaN where not measured
+    model_probs: np.ndarray | None = None  # (n, 7) as recorded, where ``probs`` has baselines applied
+    baseline: np.ndarray | None = None  # the baseline number applied to each row, 0 for none
 
 
 @dataclass
@@ -93,32 +104,44 @@ class FaceTotals:
     hints: dict[str, int] = field(default_factory=dict)
     measured: int = 0  # rows with quality measures
     timeline: Timeline = field(default_factory=Timeline)
+    model_label_seconds: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CLASSES))  # without baselines
+    baseline_rows: int = 0
+    baselines: set[int] = field(default_factory=set)
     _last_label: int | None = None
+    _last_model_label: int | None = None
     _last_time: float | None = None
     _typical_dt: float = 0.0
 
     def add(self, rows: FaceRows) -> None:
         labels = rows.probs.argmax(1)
+        model_labels = labels if rows.model_probs is None else rows.model_probs.argmax(1)
         if self.rows == 0:
             self.first_s = float(rows.times[0])
         previous_time = np.concatenate([[np.nan if self._last_time is None else self._last_time], rows.times[:-1]])
         previous_label = np.concatenate([[-1 if self._last_label is None else self._last_label], labels[:-1]])
+        previous_model = np.concatenate([[-1 if self._last_model_label is None else self._last_model_label],
+                                         model_labels[:-1]])
         dt = rows.times - previous_time
         counted = (dt > 0) & (dt <= MAX_GAP_S)  # NaN compares False: the face's first row
         self.seconds += float(dt[counted].sum())
         self.label_seconds += np.bincount(previous_label[counted], weights=dt[counted], minlength=NUM_CLASSES)
+        self.model_label_seconds += np.bincount(previous_model[counted], weights=dt[counted], minlength=NUM_CLASSES)
         if counted.any():
             self._typical_dt = float(dt[counted][-1])
         self.changes += int(((previous_label >= 0) & (labels != previous_label)).sum())
         self.rows += len(labels)
         self.last_s = float(rows.times[-1])
         self._last_label, self._last_time = int(labels[-1]), self.last_s
+        self._last_model_label = int(model_labels[-1])
+        if rows.baseline is not None:
+            self.baseline_rows += int((rows.baseline > 0).sum())
+            self.baselines.update(int(b) for b in np.unique(rows.baseline) if b > 0)
         self.confidence_sum += float(rows.confidence.sum())
         judged = rows.confident >= 0
         self.judged += int(judged.sum())
         self.uncertain += int((rows.confident == 0).sum())
         if rows.quality is not None:
-            measured = ~np.isnan(rows.quality).any(1)
+            measured = ~np.isnan(rows.quality[:, : len(QUALITY)]).any(1)  # a face without keypoints has no yaw
             self.measured += int(measured.sum())
             for hint, flags in hint_flags(*rows.quality[measured].T).items():
                 if flags.any():
@@ -130,6 +153,7 @@ class FaceTotals:
         if self._last_label is not None and self._typical_dt:
             self.seconds += self._typical_dt
             self.label_seconds[self._last_label] += self._typical_dt
+            self.model_label_seconds[self._last_model_label] += self._typical_dt
             self._typical_dt = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,6 +171,19 @@ class FaceTotals:
             "uncertain_share": round(self.uncertain / self.judged, 4) if self.judged else None,
             "quality_hint_share": {h: round(n / self.measured, 4) for h, n in sorted(self.hints.items())}
             if self.measured else None,
+            "neutral_baseline": self._baseline_dict(),
+        }
+
+    def _baseline_dict(self) -> dict[str, Any] | None:
+        """Where the face had a neutral baseline: which, on what share of its rows, and its shares without it."""
+        if not self.baseline_rows:
+            return None
+        shares = self.model_label_seconds / self.seconds if self.seconds > 0 else np.zeros(NUM_CLASSES)
+        return {
+            "numbers": sorted(self.baselines),
+            "rows_share": round(self.baseline_rows / self.rows, 4),
+            "share_of_time_without_baseline": {name: round(float(s), 4) for name, s in zip(EMOTIONS, shares)},
+            "dominant_without_baseline": EMOTIONS[int(shares.argmax())] if self.seconds > 0 else None,
         }
 
 
@@ -158,11 +195,12 @@ class SessionSummary:
     rows_without_model: int
     uncertain_from: str  # "confident column" or "confidence below P"
     models: list[str]
+    baselines: str = "none recorded"  # whether and from where neutral baselines were applied
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source, "rows": self.rows, "rows_without_model": self.rows_without_model,
-            "uncertain_from": self.uncertain_from, "models": self.models,
+            "uncertain_from": self.uncertain_from, "models": self.models, "neutral_baselines": self.baselines,
             "faces": [f.to_dict() for f in self.faces.values()],
         }
 
@@ -214,13 +252,18 @@ def _blank_as_nan(value: str) -> float:
     return float(value) if value else np.nan
 
 
-def summarise(path: Path, uncertain_below: float) -> SessionSummary:
+def summarise(path: Path, uncertain_below: float, use_baselines: bool = True) -> SessionSummary:
     """Stream ``path`` into a summary. Rows without probabilities (no model loaded) are counted, not used.
 
     Uncertainty comes from the ``confident`` column where the recording has one, else from ``confidence``
-    below ``uncertain_below``.
+    below ``uncertain_below``. Neutral baselines are applied where rows name one, unless not ``use_baselines``.
     """
     path = Path(path)
+    try:
+        known = read_baselines(path) if use_baselines else {}
+    except BaselineFileError as e:
+        raise ReportError(str(e)) from None
+    applied = False
     faces: dict[str, FaceTotals] = {}
     models: list[str] = []
     total = without_model = 0
@@ -248,10 +291,17 @@ def summarise(path: Path, uncertain_below: float) -> SessionSummary:
             confident = (confidence >= uncertain_below).astype(np.int64)
         quality = None
         if has_quality:
-            quality = np.stack([column(name, blank_ok=True) for name in QUALITY], axis=1)
+            pose = [column(name, blank_ok=True) if name in at else np.full(len(rows), np.nan) for name in POSE]
+            quality = np.stack([*(column(name, blank_ok=True) for name in QUALITY), *pose], axis=1)
         if "model" in at:
             for model in {row[at["model"]] for row in rows} - {"", *models}:
                 models.append(model)
+        numbers = model_probs = None
+        if use_baselines and "baseline" in at:
+            numbers = np.nan_to_num(column("baseline", blank_ok=True)).astype(np.int64)
+            if numbers.any():
+                model_probs, probs = probs, _apply_baselines(probs, numbers, known, lines, path)
+                applied = True
         ids = np.array([row[at["face_id"]] for row in rows])
         for face_id in dict.fromkeys(ids.tolist()):
             mine = ids == face_id
@@ -259,8 +309,29 @@ def summarise(path: Path, uncertain_below: float) -> SessionSummary:
             if totals is None:
                 totals = faces[face_id] = FaceTotals(face_id)
             totals.add(FaceRows(times[mine], probs[mine], confidence[mine], confident[mine],
-                                None if quality is None else quality[mine]))
+                                None if quality is None else quality[mine],
+                                None if model_probs is None else model_probs[mine],
+                                None if numbers is None else numbers[mine]))
     for totals in faces.values():
         totals.finish()
     source = "confident column" if has_verdict else f"confidence below {uncertain_below}"
-    return SessionSummary(path.name, faces, total, without_model, source, sorted(models))
+    if not use_baselines:
+        baselines = "ignored (--ignore-baselines)"
+    else:
+        baselines = f"applied from {baselines_path(path).name}" if applied else "none recorded"
+    return SessionSummary(path.name, faces, total, without_model, source, sorted(models), baselines)
+
+
+def _apply_baselines(probs: np.ndarray, numbers: np.ndarray, known: dict[int, NeutralBaseline], lines: list[int],
+                     path: Path) -> np.ndarray:
+    """``probs`` with each row's neutral baseline applied (number 0: none), as the window showed them."""
+    out = probs.copy()
+    for number in np.unique(numbers[numbers > 0]):
+        baseline = known.get(int(number))
+        if baseline is None:
+            line = lines[int(np.flatnonzero(numbers == number)[0])]
+            raise ReportError(f"{path} line {line}: neutral baseline {number} is not in {baselines_path(path).name}; "
+                              "put the file recorded with the CSV beside it or pass --ignore-baselines")
+        mine = numbers == number
+        out[mine] = baseline.apply(probs[mine])
+    return out

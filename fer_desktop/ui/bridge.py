@@ -68,6 +68,7 @@ class PipelineBridge(QObject):
             self.frame_ready.emit()
 
     def _on_result(self, result: FrameResult) -> None:
+        result = result.as_shown()  # the faces as the window shows them: relative to a neutral baseline where set
         image = None if time.perf_counter() < self._raw_frames_until else self._display(result.frame)
         if not self._results.put((result, image)):
             self.result_ready.emit()

@@ -15,7 +15,8 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget,
+    QApplication, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout,
+    QWidget,
 )
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
@@ -24,6 +25,7 @@ from fer_desktop.faces import FaceDetector
 from fer_desktop.inference import default_model_name, load_classifier, resolve_device
 from fer_desktop.pipeline import FaceResult, FrameResult, SourceEnd, SourceInfo, probe_cameras
 from fer_desktop.pipeline.analyzer import Detector
+from fer_desktop.pipeline.baseline import BASELINE_S
 from fer_desktop.pipeline.capture import SourceOpener
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
 from fer_desktop.pipeline.sources import DEMO
@@ -91,6 +93,8 @@ class MainWindow(QMainWindow):
         self._source_spec: str | None = None
         self._demo_for_no_camera = False  # the demo opened because no camera was found: a camera found later replaces it
         self._selected_id: int | None = None
+        self._shown_id: int | None = None  # the face whose chart is shown
+        self._calibrating: int | None = None  # baselines made when one was asked for, until it is seen to finish
         self._output_dir = Path.cwd()
         self._closed = False
         self._source_name: str | None = None  # while the current source runs
@@ -142,6 +146,16 @@ class MainWindow(QMainWindow):
         self.chart = ProbabilityChart(self)
         self.quality_label = QLabel("", self)  # the selected face's quality hints, in words
         self.quality_label.setStyleSheet("color: #b71c1c; padding: 0 4px")
+        # Beside the chart they act on: the shown face's neutral baseline.
+        self.calibrate_button = QPushButton("Calibrate neutral", self)
+        self.calibrate_button.setToolTip(f"keep a resting face for {BASELINE_S:.0f} s: from then on the shown face "
+                                         "is read relative to its own resting face")
+        self.reset_baseline_button = QPushButton("Reset neutral", self)
+        self.reset_baseline_button.setToolTip("read the shown face as the model sees it again")
+        below_chart = QHBoxLayout()
+        below_chart.addWidget(self.quality_label, 1)
+        below_chart.addWidget(self.calibrate_button)
+        below_chart.addWidget(self.reset_baseline_button)
         self.face_bars = FaceBarsChart(self)
         self.face_bars.hide()
         self.timeline = SessionTimeline(self)
@@ -150,7 +164,7 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(4, 4, 4, 4)
         right_layout.addWidget(self.faces_label)
         right_layout.addWidget(self.chart, 3)
-        right_layout.addWidget(self.quality_label)
+        right_layout.addLayout(below_chart)
         right_layout.addWidget(self.face_bars, 2)
         right_layout.addWidget(self.timeline, 2)
 
@@ -188,6 +202,8 @@ class MainWindow(QMainWindow):
         self.controls.record_toggled.connect(self._record_toggled)
         self.controls.snapshot_requested.connect(self.choose_snapshot_file)
         self.controls.pause_toggled.connect(self.set_paused)
+        self.calibrate_button.clicked.connect(self.calibrate_neutral)
+        self.reset_baseline_button.clicked.connect(self.reset_neutral)
         self.video.face_clicked.connect(self._select_face)
         self.video.resized.connect(lambda box: setattr(self.bridge, "display_box", box))
 
@@ -350,6 +366,9 @@ class MainWindow(QMainWindow):
         if image is not None:  # the frame itself, drawn with its own boxes
             self.video.show_frame(image, _size(result.frame.image))
         face = self._selected_face(result.faces)
+        self._shown_id = None if face is None else face.track_id
+        if self._calibrating is not None and not self.bridge.pipeline.analyzer.baselines.waiting:
+            self._calibration_ended()
         self.video.show_result(result, None if face is None else face.track_id)
         if face is None:
             self.chart.show_probabilities(None, "No face in view")
@@ -368,6 +387,7 @@ class MainWindow(QMainWindow):
         self.chart_updated.emit(result)
 
     def _show_no_face(self) -> None:
+        self._shown_id = None
         self.chart.show_probabilities(None, "No face in view")
         self.quality_label.setText("")
         self.face_bars.hide()
@@ -379,6 +399,34 @@ class MainWindow(QMainWindow):
 
     def _select_face(self, track_id: int) -> None:
         self._selected_id = track_id
+
+    def calibrate_neutral(self) -> None:
+        """Record the shown face's neutral baseline (the largest face, if none is shown yet); the pipeline applies it."""
+        baselines = self.bridge.pipeline.analyzer.baselines
+        self._calibrating = baselines.made
+        baselines.calibrate(self._shown_id, BASELINE_S)
+        self.banner.clear("baseline")
+        who = "the largest face" if self._shown_id is None else f"face #{self._shown_id}"
+        self.status.showMessage(f"Recording the neutral baseline of {who}: keep a resting face for {BASELINE_S:.0f} s",
+                                int(BASELINE_S * 1000) + 2000)
+
+    def _calibration_ended(self) -> None:
+        baselines, before, self._calibrating = self.bridge.pipeline.analyzer.baselines, self._calibrating, None
+        if baselines.made > before:
+            self.banner.clear("baseline")
+            self.status.showMessage(f"Neutral baseline #{baselines.made} set: the face is now read relative to its rest",
+                                    10_000)
+        else:
+            self.banner.show_message("baseline", "No neutral baseline: the face left the view (or the source or model "
+                                     "changed) before it was recorded. Keep a resting face in view and try again.", "info",
+                                     [("Calibrate neutral", self.calibrate_neutral)])
+
+    def reset_neutral(self) -> None:
+        """The shown face (every face, if none is shown) is read as the model sees it again."""
+        self.bridge.pipeline.analyzer.baselines.reset(self._shown_id)
+        self._calibrating = None  # a recording under way for it is cancelled, not failed
+        self.banner.clear("baseline")
+        self.status.showMessage("Neutral baseline removed", 5000)
 
     def _refresh_status(self) -> None:
         self.status.show_stats(self.bridge.pipeline.stats.snapshot())
