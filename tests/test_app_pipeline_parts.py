@@ -35,6 +35,17 @@ def test_latest_slot_keeps_the_newest_and_counts_drops() -> None:
     assert slot.dropped == 2
 
 
+def test_a_frame_never_replaces_an_end_marker_and_order_is_kept() -> None:
+    # A closing source's last frames can arrive after the next source's end: that end must still be taken.
+    slot: LatestSlot[object] = LatestSlot(drop=True, keep=lambda item: isinstance(item, str))
+    slot.put(1)
+    slot.put("end of source 2")
+    assert slot.put(3) is True  # frame 1 dropped, the marker kept
+    slot.put("end of source 3")
+    assert [slot.take_nowait() for _ in range(4)] == ["end of source 2", 3, "end of source 3", None]
+    assert slot.dropped == 1
+
+
 def test_waiting_slot_blocks_the_producer_until_taken() -> None:
     slot: LatestSlot[int] = LatestSlot(drop=False)
     slot.put(1)

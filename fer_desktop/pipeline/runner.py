@@ -60,7 +60,8 @@ class Pipeline:
         self.analyzer = FrameAnalyzer(detector_factory, smoothing, max_faces)
         # Set from any thread; the workers hand it every source event and result before the callbacks.
         self.recorder: Recorder | None = None
-        self._slot: LatestSlot = LatestSlot(drop=not every_frame)
+        # End markers are never dropped: each source's end reaches the window, whatever frames follow it.
+        self._slot: LatestSlot = LatestSlot(drop=not every_frame, keep=lambda item: isinstance(item, SourceEnd))
         self._capture: CaptureWorker | None = None
         self._retiring: list[CaptureWorker] = []  # asked to stop, maybe not finished yet
         self._source_id = 0
