@@ -7,7 +7,8 @@ Real faces: PublicTest faces (the same ``--limit`` of them, drawn by ``--seed``,
 under every condition), each placed on a wall in a 640x480 frame, degraded at
 frame level (benchmarks/degrade.py: low light, noise, small and low-resolution
 faces, blur, JPEG, roll, yaw, occlusion, dim + small + noisy, each at two or
-three strengths), then found with the app's FaceDetector, cropped with
+three strengths), then found with the app's FaceDetector (each frame searched
+whole for small faces, as a still image is), cropped with
 ``crop_faces`` and classified as the app classifies (``classify``). Per
 condition: the share of faces found (a detection overlapping the face's box),
 the accuracy on those found, and the class-share drift: for each class the

@@ -59,12 +59,13 @@ def test_the_network_needs_sides_in_sixteens() -> None:
         ConvolutionalBlazeFace().detect(np.zeros((100, 128, 3), np.uint8))
 
 
-def test_the_windows_of_a_sweep_hold_every_face_their_zoom_finds_whole() -> None:
+@pytest.mark.parametrize("width, height", [(640, 480), (1280, 720)])
+def test_the_windows_of_a_sweep_hold_every_face_their_zoom_finds_whole(width: int, height: int) -> None:
     for zoom, _, _ in ZOOMS:
-        own = [w for w in windows(FRAME[1], FRAME[0]) if w.input_w / w.w == zoom]
+        own = [w for w in windows(width, height) if w.input_w / w.w == zoom]
         largest = 48 if zoom > 1 else 190  # the largest face a zoom must find whole (the next zoom takes over)
-        for x in range(0, FRAME[1] - largest + 1, 8):
-            for y in range(0, FRAME[0] - largest + 1, 8):
+        for x in range(0, width - largest + 1, 8):
+            for y in range(0, height - largest + 1, 8):
                 assert any(w.x <= x and w.y <= y and x + largest <= w.x + w.w and y + largest <= w.y + w.h for w in own)
 
 
