@@ -7,7 +7,8 @@ Real faces: PublicTest faces (the same ``--limit`` of them, drawn by ``--seed``,
 under every condition), each placed on a wall in a 640x480 frame, degraded at
 frame level (benchmarks/degrade.py: low light, noise, small and low-resolution
 faces, blur, JPEG, roll, yaw, occlusion, dim + small + noisy, each at two or
-three strengths), then found with the app's FaceDetector, cropped with
+three strengths), then found with the app's FaceDetector (each frame searched
+whole for small faces, as a still image is), cropped with
 ``crop_faces`` and classified as the app classifies (``classify``). Per
 condition: the share of faces found (a detection overlapping the face's box),
 the accuracy on those found, and the class-share drift: for each class the
@@ -157,7 +158,9 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [f"# Robustness: {result['model']} ({result['weights']})", "",
              f"{result['limit']} PublicTest faces per condition, seed {result['seed']}, "
              f"upright crops {'on' if result['upright'] else 'off'}, mirror averaging "
-             f"{'on' if result['mirror'] else 'off'}; {result['machine']}. Detected: BlazeFace boxed the face; "
+             f"{'on' if result['mirror'] else 'off'}, small-face search "
+             f"{'on' if result.get('small_faces', False) else 'off'}; {result['machine']}. Detected: BlazeFace boxed "
+             "the face (the small-face search reports only faces the second look passed); "
              f"found: the landmark model's second look (face presence at least {result['min_presence']}) agreed, "
              "as the app requires; accuracy and drift are over the faces found.", "",
              "| condition | level | detected | found | accuracy | drift (class) |",
@@ -186,12 +189,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sample = np.random.default_rng(args.seed).permutation(len(labels))[: args.limit]
     faces, truth = images[sample], labels[sample]
     classifier = load_classifier(args.model, "cpu", args.weights)
-    detector_factory = lambda: FaceDetector(presence=FacePresence(min_presence=args.min_presence))  # noqa: E731
+    detector_factory = lambda still_images=False: FaceDetector(  # noqa: E731
+        presence=FacePresence(min_presence=args.min_presence), small_faces=not args.no_small_faces,
+        still_images=still_images)
     wanted = [c for c in conditions() if not args.conditions or any(s in c.key for s in args.conditions)]
     upright = not args.plain_crops
     mirror = not args.no_mirror and mirror_averaged(args.model)  # only where the app averages
     rows = []
-    with detector_factory() as detector:
+    with detector_factory(still_images=True) as detector:  # each frame a picture of its own, searched whole
         for condition in wanted:
             row = run_condition(condition, faces, truth, detector, classifier, args.seed, upright, mirror)
             rows.append(row)
@@ -200,7 +205,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   f"({row['seconds']:.0f} s)", file=sys.stderr)
     result: dict[str, Any] = {
         "model": args.model, "weights": shown_path(args.weights), "limit": len(sample), "seed": args.seed,
-        "upright": upright, "mirror": mirror, "confirm_frames": args.confirm_frames, "min_presence": args.min_presence,
+        "upright": upright, "mirror": mirror, "small_faces": not args.no_small_faces,
+        "confirm_frames": args.confirm_frames, "min_presence": args.min_presence,
         "machine": describe_machine(info), "conditions": rows,
     }
     if args.face_free_frames:
@@ -230,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="frames a face must be seen in before it is reported (default: the app's, %(default)s)")
     p.add_argument("--min-presence", type=float, default=MIN_PRESENCE,
                    help="the landmark model's face presence a new face must reach (default: the app's, %(default)s)")
+    p.add_argument("--no-small-faces", action="store_true",
+                   help="MediaPipe's pass alone, without the search for small faces (fer_desktop/faces/small.py)")
     p.add_argument("--plain-crops", action="store_true", help="crop leaning heads straight, as before upright crops")
     p.add_argument("--no-mirror", action="store_true", help="classify the crop alone, even for mirror-averaged models")
     p.add_argument("--json", type=Path, help="the JSON written (default: benchmarks/results/robustness-MODEL.json); "

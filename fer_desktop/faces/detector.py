@@ -1,4 +1,8 @@
-"""Faces in a frame: MediaPipe's BlazeFace short-range detector, shipped in ``assets/`` (see fer_desktop.resources)."""
+"""Faces in a frame: MediaPipe's BlazeFace short-range detector, shipped in ``assets/`` (see fer_desktop.resources).
+
+Faces too small for it (under about 120 px high in a 640x480 frame) are looked
+for by fer_desktop/faces/small.py with the same network on enlarged windows.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from fer_desktop.resources import DETECTOR_MODEL
 
 if TYPE_CHECKING:
     from fer_desktop.faces.presence import FacePresence
+    from fer_desktop.faces.small import SmallFaceFinder
 
 DEFAULT_MODEL = DETECTOR_MODEL
 # BlazeFace's keypoints, in its order; "right" is the person's right (on the image's left, unmirrored).
@@ -55,8 +60,13 @@ class FaceDetector:
     """
 
     def __init__(self, model_path: Path | str = DEFAULT_MODEL, min_score: float = 0.5,
-                 presence: FacePresence | None | bool = True) -> None:
-        """``presence``: the second look ``is_face`` takes (True: the shipped landmark model; False: none)."""
+                 presence: FacePresence | None | bool = True, small_faces: bool = True,
+                 still_images: bool = False) -> None:
+        """``presence``: the second look ``is_face`` takes (True: the shipped landmark model; False: none).
+
+        ``small_faces``: also look for faces too small for MediaPipe's pass; ``still_images``:
+        each frame is a picture of its own, searched whole, rather than a frame of a video.
+        """
         model_path = Path(model_path)
         if not model_path.is_file():
             raise FileNotFoundError(
@@ -74,13 +84,19 @@ class FaceDetector:
 
             presence = FacePresence()
         self._presence = presence or None
+        self._small: SmallFaceFinder | None = None
+        if small_faces:
+            from fer_desktop.faces.blazeface import ConvolutionalBlazeFace  # they import Face from here
+            from fer_desktop.faces.small import SmallFaceFinder
+
+            self._small = SmallFaceFinder(self._presence, still_images, ConvolutionalBlazeFace(min_score=min_score))
 
     def is_face(self, frame_bgr: np.ndarray, face: Face) -> bool:
         """The second look: whether the face-landmark model also sees a face in this box (always yes without it)."""
         return self._presence is None or self._presence.is_face(frame_bgr, face)
 
     def detect(self, frame_bgr: np.ndarray) -> list[Face]:
-        """Every face above ``min_score``, most confident first."""
+        """Every face above ``min_score``, most confident first; small ones only once the second look passed them."""
         if self._task is None:
             raise RuntimeError("FaceDetector is closed")
         rgb = as_rgb(frame_bgr)
@@ -97,6 +113,8 @@ class FaceDetector:
             )
             for d in self._task.detect(image).detections
         ]
+        if self._small is not None:
+            faces += self._small.find(rgb, frame_bgr, faces)
         return sorted(faces, key=lambda f: f.score, reverse=True)
 
     def close(self) -> None:

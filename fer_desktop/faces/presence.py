@@ -7,7 +7,7 @@ there; a face confirmed by it is tracked without asking again (the tracker
 decides when to ask: fer_desktop/pipeline/tracking.py).
 
 The model ships in ``assets/face_landmark.onnx``, converted from the
-``mediapipe==0.10.21`` wheel by ``assets/convert_face_landmark.py``
+``mediapipe==0.10.21`` wheel by ``assets/convert_tflite.py``
 (Apache-2.0, assets/LICENSE-mediapipe.txt).
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from fer_desktop.faces.crop import roll_degrees
 from fer_desktop.faces.detector import Face
+from fer_desktop.faces.sessions import asset_session
 from fer_desktop.resources import ASSETS_DIR
 
 PRESENCE_MODEL = ASSETS_DIR / "face_landmark.onnx"
@@ -37,17 +37,7 @@ class FacePresence:
     """``score(frame, face)``: the landmark model's face-presence probability for one detected face."""
 
     def __init__(self, model_path: Path | str = PRESENCE_MODEL, min_presence: float = MIN_PRESENCE) -> None:
-        model_path = Path(model_path)
-        if not model_path.is_file():
-            raise FileNotFoundError(
-                f"{model_path}: face-landmark model not found; it ships in the repository's assets/ folder "
-                f"(restore it with `git checkout -- assets/{model_path.name}`)"
-            )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # it runs beside the detector and the classifier, seldom
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._session = asset_session(model_path, "face-landmark")
         self.min_presence = min_presence
 
     def region(self, frame_bgr: np.ndarray, face: Face) -> np.ndarray:
