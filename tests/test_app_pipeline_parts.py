@@ -219,6 +219,16 @@ def test_analyzer_reports_only_confirmed_faces_and_classifies_nothing_else(blank
     assert [len(r.faces) for r in results] == [0, 0, 1, 1, 1, 1, 1, 1]
     assert all(r.faces[0].box.x == 150 for r in results[2:])  # the steady face; the rejected one never shows
     assert [r.faces_detected for r in results[:2]] == [3, 2]  # what the detector saw is still counted
+    # ... but not reported: a box the face check turned down is no face in view, nor in the summary.
+    assert [r.faces_in_view for r in results] == [0, 0, 1, 1, 1, 1, 1, 1]
+    from fer_desktop.export.summary import RunSummary
+    from fer_desktop.ui.window import describe_faces
+
+    summary = RunSummary()
+    for r in results:
+        summary.add(r)
+    assert (summary.frames_with_face, summary.max_faces_in_frame, summary.frames_over_cap) == (6, 1, 0)
+    assert describe_faces(results[2]) == "1 face"
     assert classifier.batches == [1] * 6  # unconfirmed boxes never reach the model
 
 

@@ -45,10 +45,11 @@ class RunSummary:
             self._first_capture = result.frame.t_capture
         self._last_result = time.perf_counter()
         self.frames += 1
-        self.frames_with_face += result.faces_detected > 0
+        # Faces the app reports: a detector box the face check turned down (a false face) does not count.
+        self.frames_with_face += result.faces_in_view > 0
         self.faces_classified += len(result.faces)
-        self.max_faces_in_frame = max(self.max_faces_in_frame, result.faces_detected)
-        self.frames_over_cap += result.faces_detected > len(result.faces)
+        self.max_faces_in_frame = max(self.max_faces_in_frame, result.faces_in_view)
+        self.frames_over_cap += result.faces_left_out > 0
         if self.frames > 1:
             self.fps = self.frames / max(self._last_result - self._first_capture, 1e-9)
 

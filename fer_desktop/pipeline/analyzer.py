@@ -144,7 +144,8 @@ class FrameAnalyzer:
             decode_ms=frame.read_ms,
             crop_ms=(t_crops_ready - t_detect_end) * 1e3,
         )
-        return FrameResult(frame, tuple(results), len(detected), model, timings)
+        return FrameResult(frame, tuple(results), len(detected), model, timings,
+                           faces_left_out=len(detected) - len(candidates))
 
 
 def calibration_of(classifier: Classifier) -> dict | None:

@@ -92,9 +92,15 @@ class FrameResult:
 
     frame: Frame
     faces: tuple[FaceResult, ...]  # the classified faces, largest first
-    faces_detected: int  # before the batch cap; more than len(faces) when faces were left out
+    faces_detected: int  # the detector's boxes, before the face check and the batch cap: a diagnostic
     model: str | None  # the classifier's name, None while none is loaded
     timings: StageTimings
+    faces_left_out: int = 0  # boxes past the batch cap (the largest go first): neither checked nor classified
+
+    @property
+    def faces_in_view(self) -> int:
+        """The faces the app reports in this frame: those shown, and those the batch cap left out."""
+        return len(self.faces) + self.faces_left_out
 
     def as_shown(self) -> FrameResult:
         """Every face as the window shows it (``FaceResult.as_shown``)."""

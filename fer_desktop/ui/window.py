@@ -51,10 +51,10 @@ VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv)
 
 def describe_faces(result: FrameResult) -> str:
     """What the faces label says about a frame."""
-    found, classified = result.faces_detected, len(result.faces)
+    found, classified = result.faces_in_view, len(result.faces)
     if found == 0:
         return "No face in view"
-    if found > classified:
+    if result.faces_left_out:
         return f"{found} faces: classified the {classified} largest (at most {classified} per frame)"
     return "1 face" if found == 1 else f"{found} faces"
 
