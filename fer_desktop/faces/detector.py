@@ -46,6 +46,16 @@ class Face:
     keypoints: tuple[tuple[float, float], ...] = ()
 
 
+def iou(a: Face, b: Face) -> float:
+    """Intersection over union of two boxes."""
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / (a.w * a.h + b.w * b.h - inter)
+
+
 def as_rgb(frame: np.ndarray) -> np.ndarray:
     """A BGR or grayscale uint8 frame as contiguous RGB, the layout MediaPipe reads."""
     if frame.dtype != np.uint8 or not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3)):

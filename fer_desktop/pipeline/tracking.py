@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from fer_desktop.faces import Face
+from fer_desktop.faces.detector import Face, iou
 
 MIN_IOU = 0.3  # below this two boxes in consecutive frames are different faces
 MAX_MISSED = 10  # frames a face may go undetected before its id is retired
@@ -23,16 +23,6 @@ MAX_MISSED = 10  # frames a face may go undetected before its id is retired
 # and lost the first frames of every real one (benchmarks/robustness.py).
 CONFIRM_FRAMES = 1
 RECHECK_EVERY = 5  # frames between two second looks at a candidate that failed one
-
-
-def iou(a: Face, b: Face) -> float:
-    """Intersection over union of two boxes."""
-    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / (a.w * a.h + b.w * b.h - inter)
 
 
 @dataclass
