@@ -66,7 +66,7 @@ class Recorder:
             self.summary.add(result)
             if self._recording:
                 self._write(csv_rows(result))
-            if self._recording:
+            if self._recording:  # still: the write above may have failed and stopped the recording
                 self._note_baselines(result)
 
     def source_ended(self, end: SourceEnd) -> None:
