@@ -1,7 +1,7 @@
 """The live pipeline without Qt: source -> frame -> faces -> crops -> batch -> probabilities -> smoothing.
 
-``Pipeline`` joins a capture worker and an inference worker by a one-frame
-slot; the window and the headless mode both drive it through callbacks.
+``Pipeline`` joins a capture worker, a faces worker and an emotions worker by
+one-frame slots; the window and the headless mode both drive it through callbacks.
 """
 
 from fer_desktop.pipeline.frames import FaceResult, Frame, FrameResult, SourceEnd, SourceInfo, StageTimings

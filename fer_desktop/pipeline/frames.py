@@ -32,12 +32,29 @@ class StageTimings:
     read returned (``Frame.t_capture``).
     """
 
-    capture_to_detect_ms: float  # capture until face detection began: the wait in the slot for the inference worker
+    capture_to_detect_ms: float  # capture until face detection began: the wait in the slot for the faces worker
     detect_ms: float  # face detection, start to end
-    classify_ms: float  # end of detection until the probabilities returned: cropping and the one batched forward pass
-    capture_to_result_ms: float  # capture until the result left the inference worker
+    classify_ms: float  # cropping plus the one batched forward pass (not the wait between the two workers)
+    capture_to_result_ms: float  # capture until the result left the emotions worker
     decode_ms: float = 0.0  # the source's read, start to capture: decoding a file, or drawing the demo
-    crop_ms: float = 0.0  # the cropping part of classify_ms: end of detection until the batch of crops was ready
+    crop_ms: float = 0.0  # the cropping part of classify_ms
+
+
+@dataclass(frozen=True)
+class LocatedFaces:
+    """A frame's faces, tracked and cropped: what the faces worker hands the emotions worker."""
+
+    frame: Frame
+    faces: tuple[Face, ...]  # the confirmed faces, largest first
+    track_ids: tuple[int, ...]  # one per face
+    active_ids: frozenset[int]  # every track alive after this frame, confirmed or not
+    crops: np.ndarray | None  # (N, 48, 48) uint8 FER-2013 crops, None without faces
+    quality: tuple[FaceQuality, ...]  # one per face
+    faces_detected: int
+    faces_left_out: int
+    t_detect_start: float
+    t_detect_end: float  # detection includes the second look at new faces
+    crop_ms: float
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,7 @@ class FaceResult:
 
 @dataclass(frozen=True)
 class FrameResult:
-    """Everything the inference worker learnt from one frame."""
+    """Everything the pipeline learnt from one frame."""
 
     frame: Frame
     faces: tuple[FaceResult, ...]  # the classified faces, largest first

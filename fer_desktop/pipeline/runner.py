@@ -1,4 +1,9 @@
-"""The pipeline: a capture worker and an inference worker joined by a one-frame slot."""
+"""The pipeline: capture, faces and emotions workers, joined by one-frame slots.
+
+frame -> [capture] -> slot -> [faces: detect, track, crop] -> slot -> [emotions: batch, probabilities] -> result.
+The faces of one frame are found while the emotions of the one before are computed, so the
+two halves share the cores instead of taking turns.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,10 @@ from typing import TYPE_CHECKING
 from fer_desktop.faces import FaceDetector
 from fer_desktop.pipeline.analyzer import MAX_FACES, Classifier, Detector, FrameAnalyzer
 from fer_desktop.pipeline.capture import CaptureWorker, SourceOpener
-from fer_desktop.pipeline.frames import Frame, FrameResult, SourceEnd, SourceInfo
-from fer_desktop.pipeline.inference import InferenceWorker
+from fer_desktop.pipeline.frames import Frame, FrameResult, LocatedFaces, SourceEnd, SourceInfo
 from fer_desktop.pipeline.slot import LatestSlot
 from fer_desktop.pipeline.smoothing import DEFAULT_SMOOTHING
+from fer_desktop.pipeline.stage import StageWorker
 from fer_desktop.pipeline.stats import PipelineStats
 
 if TYPE_CHECKING:
@@ -32,17 +37,17 @@ class PipelineCallbacks:
 
     on_opened: Callable[[SourceInfo], None] = _ignore  # capture thread
     on_frame: Callable[[Frame], None] = _ignore  # capture thread, every captured frame
-    on_result: Callable[[FrameResult], None] = _ignore  # inference thread
-    on_end: Callable[[SourceEnd], None] = _ignore  # inference thread, after the source's last result
-    on_error: Callable[[str], None] = _ignore  # inference thread
+    on_result: Callable[[FrameResult], None] = _ignore  # emotions thread
+    on_end: Callable[[SourceEnd], None] = _ignore  # emotions thread, after the source's last result
+    on_error: Callable[[str], None] = _ignore  # faces or emotions thread
 
 
 class Pipeline:
     """Owns the workers and their lifecycle; ``open()`` swaps sources, the model stays.
 
-    ``every_frame=False`` is the live view: the newest frame wins and older
-    ones are dropped and counted. ``every_frame=True`` is headless: capture
-    waits for inference, and files are read as fast as they are processed.
+    ``every_frame=False`` is the live view: at each slot the newest frame wins
+    and older ones are dropped and counted. ``every_frame=True`` is headless:
+    each stage waits for the next, and files are read as fast as they are processed.
     """
 
     def __init__(
@@ -61,14 +66,23 @@ class Pipeline:
         # Set from any thread; the workers hand it every source event and result before the callbacks.
         self.recorder: Recorder | None = None
         # End markers are never dropped: each source's end reaches the window, whatever frames follow it.
-        self._slot: LatestSlot = LatestSlot(drop=not every_frame, keep=lambda item: isinstance(item, SourceEnd))
+        self._frames: LatestSlot = LatestSlot(drop=not every_frame, keep=lambda item: isinstance(item, SourceEnd))
+        self._located: LatestSlot = LatestSlot(drop=not every_frame, keep=lambda item: isinstance(item, SourceEnd))
         self._capture: CaptureWorker | None = None
         self._retiring: list[CaptureWorker] = []  # asked to stop, maybe not finished yet
         self._source_id = 0
-        self._inference = InferenceWorker(
-            self._slot, self.analyzer, self.stats, self._result, self._end, self.callbacks.on_error,
+        self._faces = StageWorker(
+            "fer-faces", self._frames, self.analyzer.locate, self._hand_on, self._hand_on, self.callbacks.on_error,
+            open=self.analyzer.open, close=self.analyzer.close, closes_on_failure=(self._located,),
+            what_opens="the face detector",
         )
-        self._inference.start()
+        self._emotions = StageWorker(
+            "fer-emotions", self._located, self.analyzer.classify_faces, self._result, self._end,
+            self.callbacks.on_error,
+        )
+        self._workers = (self._faces, self._emotions)
+        for worker in self._workers:
+            worker.start()
 
     @property
     def classifier(self) -> Classifier | None:
@@ -89,7 +103,7 @@ class Pipeline:
         self.close_source()
         self._source_id += 1
         self._capture = CaptureWorker(
-            source, self._source_id, self._slot, self.stats, self._opened, self.callbacks.on_frame,
+            source, self._source_id, self._frames, self.stats, self._opened, self.callbacks.on_frame,
             paced=not self.every_frame, max_frames=max_frames,
         )
         self._capture.start()
@@ -111,9 +125,11 @@ class Pipeline:
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Stop every worker: flag and wake them all, then join them all; safe to call twice."""
         self.close_source()
-        self._inference.stop()
+        for worker in self._workers:
+            worker.stop()
+        self._located.wake()  # the faces worker may wait to hand a frame on
         deadline = time.perf_counter() + timeout
-        for worker in (*self._retiring, self._inference):
+        for worker in (*self._retiring, *self._workers):
             worker.join(max(0.0, deadline - time.perf_counter()))
 
     def _opened(self, info: SourceInfo) -> None:
@@ -121,7 +137,12 @@ class Pipeline:
             recorder.source_opened(info)
         self.callbacks.on_opened(info)
 
+    def _hand_on(self, item: LocatedFaces | SourceEnd) -> None:
+        if self._located.put(item, self._faces.stopping):
+            self.stats.add_drop()
+
     def _result(self, result: FrameResult) -> None:
+        self.stats.add_result(result)
         if (recorder := self.recorder) is not None:
             recorder.add(result)
         self.callbacks.on_result(result)
@@ -134,5 +155,5 @@ class Pipeline:
     @property
     def alive(self) -> bool:
         """Whether any of its threads still runs."""
-        workers = (self._inference, *self._retiring, *([self._capture] if self._capture else []))
+        workers = (*self._workers, *self._retiring, *([self._capture] if self._capture else []))
         return any(w.is_alive() for w in workers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -76,12 +77,18 @@ class PipelineStats:
         self.frames_captured = 0
         self.frames_processed = 0
         self.dropped = 0
+        self._drops = threading.Lock()  # capture and the faces worker both drop
         self.latency = {stage: LatencyLog() for stage in STAGES}
 
     def add_capture(self, t: float, dropped_one: bool) -> None:
         self.captured.tick(t)
         self.frames_captured += 1
-        self.dropped += int(dropped_one)
+        if dropped_one:
+            self.add_drop()
+
+    def add_drop(self) -> None:
+        with self._drops:
+            self.dropped += 1
 
     def add_result(self, result: FrameResult) -> None:
         self.processed.tick()
