@@ -38,8 +38,15 @@ def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> t
     """
     import torch
 
+    from fer_desktop.inference.onnx_backend import quantized_path
     from fer_desktop.models import create_model, get_model
     from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, save_ensemble, save_weights, weights_path
+
+    def copy_shipped(name: str) -> None:
+        """The weights and, where one ships, the int8 file made from them: what the app would pick."""
+        shutil.copy2(weights_path(name, source), folder)
+        if quantized_path(name, source).is_file():
+            shutil.copy2(quantized_path(name, source), folder)
 
     source = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
     folder = Path(tempfile.mkdtemp(prefix="fer-bench-weights-"))
@@ -49,7 +56,7 @@ def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> t
     archs = {m for m in models if not get_model(m).is_fusion} | {m for f in fusions for m in f.members}
     for arch in sorted(archs):
         if weights_path(arch, source).is_file():
-            shutil.copy2(weights_path(arch, source), folder)
+            copy_shipped(arch)
             kinds[arch] = "trained"
         else:
             save_weights(weights_path(arch, folder), arch, create_model(arch).state_dict(), info={"note": "random"})
@@ -57,7 +64,7 @@ def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> t
     for fusion in fusions:
         members_trained = all(kinds[m] == "trained" for m in fusion.members)
         if members_trained and weights_path(fusion.name, source).is_file():
-            shutil.copy2(weights_path(fusion.name, source), folder)
+            copy_shipped(fusion.name)
             kinds[fusion.name] = "trained"
         else:
             save_ensemble(weights_path(fusion.name, folder), {m: 0.5 for m in fusion.members}, {"note": "random"})

@@ -8,7 +8,8 @@ Backends: ``torch`` (eager fp32, the reference), ``torch-autocast`` (bf16
 autocast), ``torch-compile`` (``torch.compile``, inductor), ``torch-bf16``
 (bf16 weights, channels-last, traced and frozen), ``torch-bf16-compile``,
 ``onnx-1t`` / ``onnx-2t`` (ONNX Runtime on the model exported by the app's own
-path, 1 or 2 threads). PyTorch runs on its default threads (one per core).
+path, 1 or 2 threads), ``int8-1t`` / ``int8-2t`` (ONNX Runtime on the shipped
+int8 file, where the model has one: ``python -m trainer.quantize``). PyTorch runs on its default threads (one per core).
 Each is timed through ``Classifier.predict``, so the figures include what the
 app pays besides the network: preprocessing, copies and the softmax.
 """
@@ -35,7 +36,8 @@ from fer_desktop.inference import Classifier, TorchClassifier  # noqa: E402
 from fer_desktop.inference.onnx_backend import OnnxClassifier, weights_files  # noqa: E402
 from fer_desktop.weights import load_named  # noqa: E402
 
-BACKENDS = ("torch", "torch-autocast", "torch-compile", "torch-bf16", "torch-bf16-compile", "onnx-1t", "onnx-2t")
+BACKENDS = ("torch", "torch-autocast", "torch-compile", "torch-bf16", "torch-bf16-compile", "onnx-1t", "onnx-2t",
+            "int8-1t", "int8-2t")
 SAME_OUTPUTS = 1e-4  # max |p - p_torch| of a backend that gives the reference's answers
 REFERENCE = "torch"
 
@@ -57,7 +59,10 @@ class TorchVariant(TorchClassifier):
             return super().predict(faces)
 
 
-def make(backend: str, name: str, weights_dir: Path, cache_dir: Path) -> Classifier:
+def make(backend: str, name: str, weights_dir: Path, cache_dir: Path) -> Classifier | None:
+    """None for an int8 backend where the model ships no int8 file."""
+    if backend.startswith("int8"):
+        return OnnxClassifier.from_quantized(name, weights_dir, threads=int(backend.removeprefix("int8-").removesuffix("t")))
     model, spec, info = load_named(name, weights_dir)
     if backend.startswith("torch"):
         return TorchVariant(name, model, spec, info, bf16="bf16" in backend, autocast="autocast" in backend,
@@ -123,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         reference = predict_all(make(REFERENCE, name, weights_dir, cache_dir), check)
         for backend in args.backends:
             classifier = make(backend, name, weights_dir, cache_dir)
+            if classifier is None:
+                print(f"  {backend:14s} no int8 file ships for {name}: left out", file=sys.stderr)
+                continue
             for batch in args.batches:  # warm up, and compile every shape, before the clock runs
                 for _ in range(3):
                     classifier.predict(faces[:batch])
@@ -156,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         for backend in args.backends:
             per_batch = [cell(name, backend, b) for b in args.batches]
+            if None in per_batch:
+                continue
             speedups = [
                 (ref["ms_per_call"] / r["ms_per_call"]) if (ref := cell(name, REFERENCE, b)) and r else float("nan")
                 for b, r in zip(args.batches, per_batch)
@@ -164,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
                          *[f"{s:.2f}x" for s in speedups], f"{per_batch[0]['max_abs_diff']:.1e}",
                          f"{per_batch[0]['top1_agreement']:.2%}"])
         # Fastest at batch 1 (one face, the common case): of all, and of those giving the reference's outputs.
-        ms = {b: cell(name, b, args.batches[0])["ms_per_call"] for b in args.backends}
-        same = [b for b in args.backends if cell(name, b, args.batches[0])["max_abs_diff"] <= SAME_OUTPUTS]
+        ran = [b for b in args.backends if cell(name, b, args.batches[0])]
+        ms = {b: cell(name, b, args.batches[0])["ms_per_call"] for b in ran}
+        same = [b for b in ran if cell(name, b, args.batches[0])["max_abs_diff"] <= SAME_OUTPUTS]
         best, best_same = min(ms, key=ms.get), min(same, key=ms.get)
         choices[name] = {"fastest": best, "speedup": ms[REFERENCE] / ms[best], "fastest_same_outputs": best_same,
                          "speedup_same_outputs": ms[REFERENCE] / ms[best_same]}

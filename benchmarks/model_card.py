@@ -20,17 +20,19 @@ from pathlib import Path
 import numpy as np
 from common import ROOT, RESULTS_DIR, describe_machine, machine  # noqa: E402  (adds the repo to sys.path)
 
+from fer_desktop.inference.onnx_backend import OnnxClassifier, quantized_path
 from fer_desktop.models import MODEL_NAMES, count_parameters, get_model, mirror_averaged
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_ensemble, load_model, weights_path
 from trainer.data import load_fer
 from trainer.metrics import classification_metrics
-from trainer.predict import predict_probs
+from trainer.predict import classifier_probs, predict_probs
 from trainer.report import plot_confusion, plot_curves
 
 DOCS = ROOT / "docs" / "models"
 
 
-BACKENDS = {"onnx-2t": "ONNX Runtime, 2 threads (the app's CPU default)", "torch": "PyTorch fp32"}
+BACKENDS = {"int8-2t": "ONNX Runtime int8, 2 threads (the app's CPU default where an int8 file ships)",
+            "onnx-2t": "ONNX Runtime float, 2 threads", "torch": "PyTorch fp32"}
 
 
 def latency(inference: dict, name: str) -> str:
@@ -172,7 +174,7 @@ def measure(name: str, model, spec, data) -> tuple[dict, dict]:
     return single, ten
 
 
-def results(name: str, single: dict, ten: dict, inference: dict, host: str) -> list[str]:
+def results(name: str, single: dict, ten: dict, inference: dict, host: str, data) -> list[str]:
     """The lines every model's card ends with: accuracy, latency, per-class table, confusion matrix."""
     return [
         f"- PublicTest ({single['n']} faces): **{single['accuracy']:.2%} single crop**"
@@ -180,6 +182,7 @@ def results(name: str, single: dict, ten: dict, inference: dict, host: str) -> l
         + f", {ten['accuracy']:.2%} ten-crop; "
         f"macro F1 {single['macro_f1']:.3f}; emotion detection rate {single['emotion_detection_rate']} "
         f"(thesis figure to beat: {get_model(name).thesis_accuracy:.2f}%)",
+        *int8_lines(name, data),
         f"- CPU latency per face on {host}: {latency(inference, name)}",
         *calibration_lines(name),
         "",
@@ -191,6 +194,21 @@ def results(name: str, single: dict, ten: dict, inference: dict, host: str) -> l
         f"![{name} confusion matrix on PublicTest](../docs/models/{name}-confusion.png)",
         "",
     ]
+
+
+def int8_lines(name: str, data) -> list[str]:
+    """The shipped int8 file, measured here from the file as ``fer-desktop-eval --backend int8`` measures it."""
+    path = quantized_path(name, DEFAULT_WEIGHTS_DIR)
+    int8 = OnnxClassifier.from_quantized(name, DEFAULT_WEIGHTS_DIR)
+    if int8 is None:
+        return [f"- int8: {'`' + path.name + '` is older than these weights' if path.is_file() else 'none ships'}; "
+                f"make it with `python -m trainer.quantize --model {name} --data fer2013.zip`"]
+    x, y = data.select("public")
+    probs = classifier_probs(int8, x, progress=f"{name}, int8")
+    same = (probs.argmax(1) == PROBS[name, False].argmax(1)).mean()
+    return [f"- int8 (`weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB, made by `python -m trainer.quantize "
+            f"--model {name} --data fer2013.zip`; what the app runs on a CPU): PublicTest {(probs.argmax(1) == y).mean():.2%} "
+            f"single crop, the same answer as the float model for {same:.2%} of faces"]
 
 
 def calibration_lines(name: str) -> list[str]:
@@ -292,7 +310,7 @@ def card(name: str, data, inference: dict, host: str) -> str:
         *soup_lines(info),
         *batchnorm_line(info),
         *started_from(info),
-        *results(name, single, ten, inference, host),
+        *results(name, single, ten, inference, host, data),
         *curves(name, info),
         *robustness_lines(name),
     ]
@@ -315,7 +333,7 @@ def ensemble_card(name: str, data, inference: dict, host: str) -> str:
         f"- File: `weights/{path.name}` (the fusion weights), reading the members' files: {size:.2f} MiB in all",
         f"- Fused with: `fer-desktop-train --model {name} --data fer2013.zip --out RUNS`, which finds the finished "
         "member runs in RUNS and picks the fusion weight (steps of 0.05) by single-crop PublicTest accuracy",
-        *results(name, single, ten, inference, host),
+        *results(name, single, ten, inference, host, data),
         *robustness_lines(name),
     ]
     return "\n".join(lines)

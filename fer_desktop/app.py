@@ -28,8 +28,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"default: {by_preference('cuda')[0].name} on a GPU, {by_preference('cpu')[0].name} on a CPU")
     add_device(parser)
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
-                        help="what runs the model: auto (ONNX Runtime on a CPU, PyTorch on a GPU), torch, onnx, or "
-                        "bf16 (PyTorch in bfloat16: fastest with many faces on CPUs with AMX)")
+                        help="what runs the model: auto (ONNX Runtime on a CPU, in int8 where the model ships an int8 "
+                        "file; PyTorch on a GPU), torch, onnx (float), int8, or bf16 (PyTorch in bfloat16)")
     add_weights(parser)
     parser.add_argument("--smoothing", type=smoothing_weight, default=DEFAULT_SMOOTHING,
                         help=f"weight kept from the previous frames, 0 to {MAX_SMOOTHING} (default: %(default)s)")

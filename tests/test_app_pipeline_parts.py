@@ -160,6 +160,47 @@ class CountingClassifier:
         return np.full((len(faces), 7), 1 / 7, np.float32)
 
 
+class HandshakeDetector(GridDetector):
+    """Counts the frames it has begun to look at; ``begun`` is set at each."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.frames_begun = 0
+        self.begun = threading.Condition()
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Face]:
+        with self.begun:
+            self.frames_begun += 1
+            self.begun.notify_all()
+        return super().detect(frame_bgr)
+
+
+class WaitingClassifier(CountingClassifier):
+    """Classifies frame k only once the detector has begun frame k + 1: it can only finish if the two overlap."""
+
+    def __init__(self, detector: HandshakeDetector, frames: int) -> None:
+        super().__init__()
+        self.detector, self.frames, self.overlapped = detector, frames, []
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        frame = len(self.batches) + 1
+        if frame < self.frames:
+            with self.detector.begun:
+                self.overlapped.append(self.detector.begun.wait_for(lambda: self.detector.frames_begun > frame, 5.0))
+        return super().predict(faces)
+
+
+def test_the_faces_of_the_next_frame_are_found_while_this_one_is_classified(blank_frame: np.ndarray) -> None:
+    from fer_desktop.headless import run_headless
+
+    detector = HandshakeDetector()
+    classifier = WaitingClassifier(detector, frames=8)
+    summary = run_headless(lambda: ListSource([blank_frame] * 8, live=False), classifier,
+                           detector_factory=lambda: detector, smoothing=0.0)
+    assert summary.frames == 8 and summary.complete and len(classifier.batches) == 8
+    assert classifier.overlapped == [True] * 7
+
+
 def _frame(index: int, image: np.ndarray, source_id: int = 1) -> Frame:
     return Frame(source_id, index, 0.0, index / 30, image)
 

@@ -22,12 +22,12 @@ from fer_desktop.cli import EXIT_INTERRUPTED, add_data, add_json, add_version_fl
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.export.files import write_json
 from fer_desktop.faces import FaceDetector, crop_faces
-from fer_desktop.inference import resolve_device
+from fer_desktop.inference import BACKENDS, load_classifier, resolve_device
 from fer_desktop.models import MODEL_NAMES, mirror_averaged
 from fer_desktop.weights import WeightsError, load_named
 from trainer.data import SPLITS, DataError, load_fer
 from trainer.metrics import calibration_metrics, classification_metrics, format_table, plot_reliability
-from trainer.predict import predict_probs
+from trainer.predict import classifier_probs, predict_probs
 
 
 def parse_label(value: str, where: str) -> int:
@@ -67,8 +67,12 @@ def read_photos(folder: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
 
 def evaluate(args: argparse.Namespace) -> dict:
     device = resolve_device(args.device)
-    model, spec, info = load_named(args.model, Path(args.weights))
-    model.to(device)
+    if args.backend == "torch":
+        model, spec, info = load_named(args.model, Path(args.weights))
+        model.to(device)
+    else:  # the app's own classifier: what the window and headless runs show
+        classifier = load_classifier(args.model, device, Path(args.weights), args.backend)
+        info = classifier.info
     data_path = Path(args.data)
     if data_path.is_dir() and (data_path / "labels.csv").is_file():
         faces, labels, no_face, skipped = read_photos(data_path)
@@ -87,7 +91,10 @@ def evaluate(args: argparse.Namespace) -> dict:
     if len(labels) == 0:
         raise DataError(f"{data_path}: no {split} faces to evaluate")
     mirror = not args.tta and mirror_averaged(args.model)  # as the app classifies it
-    uncalibrated = predict_probs(model, spec, faces, device, tta=args.tta, mirror=mirror, progress="evaluating")
+    if args.backend == "torch":
+        uncalibrated = predict_probs(model, spec, faces, device, tta=args.tta, mirror=mirror, progress="evaluating")
+    else:
+        uncalibrated = classifier_probs(classifier, faces, progress="evaluating")
     probs = apply_calibration(uncalibrated, info.get("calibration"))  # as the app shows them
     metrics = classification_metrics(labels, probs)
     if args.json:
@@ -95,7 +102,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         plot_reliability(labels, curves, reliability_path(args.json), f"{args.model} on {split}: reliability")
     return {
         "model": args.model, "data": str(data_path), "split": split, "tta": args.tta, "mirror": mirror,
-        "device": device,
+        "device": device, "backend": args.backend if args.backend == "torch" else classifier.backend,
         "no_face": no_face, "skipped": skipped, "weights_public_accuracy": info.get("public_accuracy"), **metrics,
         "calibration": (info.get("calibration") or {}).get("method"), "uncalibrated": calibration_metrics(labels, uncalibrated),
     }
@@ -113,9 +120,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
     add_data(p, extra=", or a folder of photos with labels.csv")
     p.add_argument("--split", default="public", choices=SPLITS, help="FER-2013 split (default: public)")
-    p.add_argument("--tta", action="store_true", help="ten-crop and mirror test-time augmentation")
+    p.add_argument("--tta", action="store_true", help="ten-crop and mirror test-time augmentation (torch backend)")
+    p.add_argument("--backend", default="torch", choices=BACKENDS,
+                   help="what runs the model: torch (fp32, the reference; default), or the app's own: auto, onnx, "
+                   "int8 (the shipped int8 file), bf16")
     add_json(p, "the metrics")
     args = p.parse_args(argv)
+    if args.tta and args.backend != "torch":
+        p.error("--tta runs on the torch backend only")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -124,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"fer-desktop-eval: {e}")
     except KeyboardInterrupt:
         raise SystemExit(EXIT_INTERRUPTED)
-    print(f"{args.model} on {result['split']}{' (ten-crop)' if args.tta else ''}:")
+    print(f"{args.model} on {result['split']}{' (ten-crop)' if args.tta else ''}, {result['backend']}:")
     if result["mirror"]:
         print("(each crop averaged with its mirror image, as the app classifies it)")
     print(format_table(result))

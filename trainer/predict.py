@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from fer_desktop.inference.base import Classifier
 from fer_desktop.models import ModelSpec
 from fer_desktop.preprocess import as_tensor, center_crop, normalize, ten_crop
 
@@ -56,3 +57,13 @@ def autocast(device: str, enabled: bool = True) -> torch.autocast:
     """bf16 autocast where the hardware has it, else a no-op context."""
     kind = "cuda" if device.startswith("cuda") else "cpu"
     return torch.autocast(kind, dtype=torch.bfloat16, enabled=enabled and bf16_supported(device))
+
+
+def classifier_probs(classifier: Classifier, faces: np.ndarray, batch: int = 64, progress: str | None = None) -> np.ndarray:
+    """(N, 7) probabilities of an app classifier (any backend) over many faces, each mirror-averaged as the app does."""
+    from fer_desktop.pipeline.analyzer import classify
+
+    starts = range(0, len(faces), batch)
+    out = [classify(classifier, np.ascontiguousarray(faces[i : i + batch]))
+           for i in tqdm(starts, desc=progress, unit="batch", file=sys.stderr, disable=progress is None)]
+    return np.concatenate(out) if out else np.zeros((0, 7), np.float32)

@@ -8,6 +8,9 @@ CPU, PyTorch on a GPU. Backends:
   weights hash); PyTorch, with a warning, where the export fails. On the
   benchmark machine it is 4.3x eager PyTorch for the SqueezeNet at one face
   and 1.6-2.2x for the others, and it starts without importing PyTorch;
+- ``int8``: ONNX Runtime on the shipped ``NAME.int8.onnx`` (convolutions in
+  int8, made by ``python -m trainer.quantize`` from these weights): about 2.5x
+  ``onnx`` on the SqueezeNet, with the model card's accuracy of its own;
 - ``bf16``: PyTorch in bfloat16, traced and frozen: on CPUs with AMX it beats
   ONNX Runtime 1.6-4x at eight faces but not at one, and elsewhere it is slow;
   its probabilities differ from fp32 in the fifth decimal.
@@ -25,7 +28,7 @@ from typing import Any
 
 from fer_desktop.inference.base import Classifier
 
-BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx", "bf16")
+BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx", "int8", "bf16")
 _LAZY = {"TorchClassifier", "FaceProbabilities"}
 
 
@@ -85,10 +88,10 @@ def default_model_name(device: str, weights_dir: Path | None = None) -> str:
 
 
 def resolve_backend(device: str, backend: str = "auto") -> str:
-    """``auto``: ONNX Runtime on a CPU, PyTorch on a GPU."""
+    """``auto``: ONNX Runtime on a CPU (int8 where the model ships an int8 file), PyTorch on a GPU."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
-    if backend in ("onnx", "bf16") and device != "cpu":
+    if backend in ("onnx", "int8", "bf16") and device != "cpu":
         raise ValueError(f"the {backend} backend runs on the CPU only, not on {device}")
     if backend != "auto":
         return backend
@@ -102,15 +105,29 @@ def load_classifier(
 
     The onnx backend exports the model on first use (a second or two, cached
     by weights hash afterwards); if that fails the PyTorch model is returned,
-    with a warning and ``fallback_reason`` saying why. ``threads``: ONNX Runtime's (default: one per core, up to 4).
+    with a warning and ``fallback_reason`` saying why. ``auto`` on a CPU takes
+    the model's int8 file where one made from these weights ships, and the
+    exported float model otherwise. ``threads``: ONNX Runtime's (default: one per core, up to 4).
     """
     from fer_desktop.models import get_model
     from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
     get_model(name)  # an unknown name is a ValueError naming the choices
     device = resolve_device(device)
+    quantized = backend == "auto"  # the int8 file where one fits, else the float export
     backend = resolve_backend(device, backend)
     weights_dir = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
+    if backend == "int8" or (backend == "onnx" and quantized):
+        from fer_desktop.inference.onnx_backend import OnnxClassifier, quantized_path
+
+        int8 = OnnxClassifier.from_quantized(name, weights_dir, threads=threads)
+        if int8 is not None:
+            return int8
+        if backend == "int8":
+            raise ValueError(
+                f"{name}: no int8 model made from these weights in {weights_dir} ({quantized_path(name, weights_dir).name}"
+                f" is missing or older than them); make it with `python -m trainer.quantize --model {name} --data "
+                "fer2013.zip`, or use --backend onnx")
     if backend == "onnx":
         from fer_desktop.inference.onnx_backend import OnnxClassifier
 

@@ -1,10 +1,15 @@
-"""ONNX Runtime on the CPU: the model exported once per weights file, then cached.
+"""ONNX Runtime on the CPU: the model exported once per weights file, then cached, or its shipped int8 file.
 
 The exported graph is ``FaceProbabilities``: uint8 crops in, probabilities out,
 with a dynamic batch axis. The cache key is a hash of the weights files and of
 what shapes the graph (this module's format, torch's version, the opset), so
 retrained weights or a new torch give a fresh export and an old one is never
 run against new weights.
+
+``NAME.int8.onnx`` beside the weights is the same graph with its convolutions in
+int8, made by ``python -m trainer.quantize`` (which needs training faces to set
+the activation ranges, so it ships rather than being made here). It records the
+SHA-256 of the weights it came from and is used only while they match.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ EXPORT_FORMAT = "1"  # bump when FaceProbabilities or the export options change
 DEFAULT_THREADS = min(4, os.cpu_count() or 1)
 
 
+QUANTIZED_SUFFIX = ".int8.onnx"
+WEIGHTS_DIGEST_KEY = "fer_desktop.weights_sha256"  # in the int8 file's metadata
+
+
 def default_cache_dir() -> Path:
     """Where exported models are kept: ``onnx/`` in the user's cache folder (fer_desktop.resources.cache_dir)."""
     return resources.cache_dir() / "onnx"
@@ -70,6 +79,21 @@ def cache_key(files: Sequence[Path]) -> str:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
     return digest.hexdigest()[:20]
+
+
+def weights_digest(files: Sequence[Path]) -> str:
+    """SHA-256 over the bytes of a model's weights files, in order."""
+    digest = hashlib.sha256()
+    for path in files:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def quantized_path(name: str, weights_dir: Path) -> Path:
+    """Where a model's int8 file ships: beside its weights."""
+    return Path(weights_dir) / f"{name}{QUANTIZED_SUFFIX}"
 
 
 def export_onnx(net: nn.Module, out: Path | io.BytesIO) -> None:
@@ -138,6 +162,29 @@ class OnnxClassifier(Classifier):
         source = model if isinstance(model, bytes) else str(model)
         self.session = ort.InferenceSession(source, session_options(threads), providers=["CPUExecutionProvider"])
         self.model_path = None if isinstance(model, bytes) else Path(model)
+        if self.model_path is not None and self.model_path.name.endswith(QUANTIZED_SUFFIX):
+            self.backend = "onnxruntime-int8"
+
+    @classmethod
+    def from_quantized(cls, name: str, weights_dir: Path, threads: int | None = None) -> OnnxClassifier | None:
+        """The shipped int8 file, if there is one made from these very weights; None otherwise."""
+        from fer_desktop.models import ModelSpec, get_model
+        from fer_desktop.weights import read_info, weights_path
+
+        path = quantized_path(name, weights_dir)
+        if not path.is_file():
+            return None
+        try:
+            weights = weights_path(name, weights_dir)
+            fusion = get_model(name).is_fusion
+            info = json.loads(weights.read_text()) if fusion else read_info(weights)
+            files = weights_files(name, weights_dir, info)
+            spec = ModelSpec(**read_info(files[1 if fusion else 0])["spec"])
+            classifier = cls(name, path, spec, info, threads)
+        except Exception:  # weights that will not load are reported by the float path; a damaged int8 file is skipped
+            return None
+        made_from = classifier.session.get_modelmeta().custom_metadata_map.get(WEIGHTS_DIGEST_KEY)
+        return classifier if made_from == weights_digest(files) else None
 
     @classmethod
     def from_cache(cls, name: str, weights_dir: Path, cache_dir: Path | None = None,

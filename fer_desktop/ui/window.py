@@ -44,7 +44,8 @@ from fer_desktop.ui.video_view import VideoView
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
 
 STATUS_INTERVAL_MS = 500
-BACKEND_LABELS = {"onnxruntime": "ONNX Runtime", "torch": "PyTorch", "torch-bf16": "PyTorch bf16"}
+BACKEND_LABELS = {"onnxruntime": "ONNX Runtime", "onnxruntime-int8": "ONNX Runtime int8", "torch": "PyTorch",
+                  "torch-bf16": "PyTorch bf16"}
 SHUTDOWN_S = 1.8  # every thread gone within 2 s of closing
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 
