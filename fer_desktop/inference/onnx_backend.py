@@ -153,6 +153,18 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     return options
 
 
+def _described(name: str, weights_dir: Path) -> tuple[dict[str, Any], list[Path], ModelSpec]:
+    """A model's record, its weights files and its input spec, read from the files' headers (no PyTorch)."""
+    from fer_desktop.models import ModelSpec, get_model
+    from fer_desktop.weights import read_info, weights_path
+
+    path = weights_path(name, weights_dir)
+    fusion = get_model(name).is_fusion
+    info = json.loads(path.read_text()) if fusion else read_info(path)
+    files = weights_files(name, weights_dir, info)
+    return info, files, ModelSpec(**read_info(files[1 if fusion else 0])["spec"])
+
+
 class OnnxClassifier(Classifier):
     backend = "onnxruntime"
 
@@ -168,18 +180,11 @@ class OnnxClassifier(Classifier):
     @classmethod
     def from_quantized(cls, name: str, weights_dir: Path, threads: int | None = None) -> OnnxClassifier | None:
         """The shipped int8 file, if there is one made from these very weights; None otherwise."""
-        from fer_desktop.models import ModelSpec, get_model
-        from fer_desktop.weights import read_info, weights_path
-
         path = quantized_path(name, weights_dir)
         if not path.is_file():
             return None
         try:
-            weights = weights_path(name, weights_dir)
-            fusion = get_model(name).is_fusion
-            info = json.loads(weights.read_text()) if fusion else read_info(weights)
-            files = weights_files(name, weights_dir, info)
-            spec = ModelSpec(**read_info(files[1 if fusion else 0])["spec"])
+            info, files, spec = _described(name, weights_dir)
             classifier = cls(name, path, spec, info, threads)
         except Exception:  # weights that will not load are reported by the float path; a damaged int8 file is skipped
             return None
@@ -190,15 +195,10 @@ class OnnxClassifier(Classifier):
     def from_cache(cls, name: str, weights_dir: Path, cache_dir: Path | None = None,
                    threads: int | None = None) -> OnnxClassifier | None:
         """The model's cached export, opened without building (or importing) PyTorch; None when there is none."""
-        from fer_desktop.models import ModelSpec, get_model
-        from fer_desktop.weights import WeightsError, read_info, weights_path
+        from fer_desktop.weights import WeightsError
 
         try:
-            path = weights_path(name, weights_dir)
-            fusion = get_model(name).is_fusion
-            info = json.loads(path.read_text()) if fusion else read_info(path)
-            files = weights_files(name, weights_dir, info)
-            spec = ModelSpec(**read_info(files[1 if fusion else 0])["spec"])
+            info, files, spec = _described(name, weights_dir)
             exported = cached_path(files, cache_dir)
         except (WeightsError, OSError, ValueError, KeyError, TypeError):
             return None  # loading the model the long way says what is wrong
