@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="folder for the outputs (made if missing); nothing is written beside the inputs")
     parser.add_argument("--workers", type=int, default=available_cores(), metavar="N",
-                        help="worker processes, one video and one thread each (default: the cores available, "
+                        help="worker processes, one video and one model thread each (default: the cores available, "
                         "%(default)s); with --ray and no ADDRESS, the CPUs of the local Ray")
     parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                         help="run each video as a Ray task, on a local Ray started here or on the cluster at "
