@@ -75,7 +75,12 @@ def test_a_wheel_built_from_the_sdist_runs_the_headless_demo_from_another_folder
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads((elsewhere / "S.json").read_text())
     assert summary["frames"] == 60 and summary["frames_with_face"] >= 50, summary
+    assert summary["backend"] == "onnxruntime-int8", summary  # the shipped int8 file, found inside the package
+    # A model without one is exported once, into the user's cache: the environment may be read-only.
+    subprocess.run([str(python), "-c", "from fer_desktop.inference import load_classifier; "
+                    "assert load_classifier('squeezenet', 'cpu', backend='onnx').backend == 'onnxruntime'"],
+                   cwd=elsewhere, env=env, check=True, timeout=600)
     assert list((tmp_path / "cache" / "onnx").glob("squeezenet-*.onnx")), "the ONNX export goes to the user's cache"
-    # The export goes to the user's cache; the only ONNX files in the environment are the shipped face models.
-    assert sorted(p.name for p in venv.rglob("*.onnx")) == sorted(p.name for p in (ROOT / "assets").glob("*.onnx"))
+    shipped = [*(ROOT / "assets").glob("*.onnx"), *(ROOT / "weights").glob("*.int8.onnx")]
+    assert sorted(p.name for p in venv.rglob("*.onnx")) == sorted(p.name for p in shipped)
     assert str(ROOT) not in run.stderr

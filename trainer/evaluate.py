@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"fer-desktop-eval: {e}")
     except KeyboardInterrupt:
         raise SystemExit(EXIT_INTERRUPTED)
-    print(f"{args.model} on {result['split']}{' (ten-crop)' if args.tta else ''}, {result['backend']}:")
+    runs_on = "" if args.backend == "torch" else f" on {result['backend']}"
+    print(f"{args.model}{runs_on} on {result['split']}{' (ten-crop)' if args.tta else ''}:")
     if result["mirror"]:
         print("(each crop averaged with its mirror image, as the app classifies it)")
     print(format_table(result))
