@@ -33,7 +33,7 @@ from fer_desktop.weights import WeightsError, load_named
 from trainer.data import DataError, load_fer
 from trainer.predict import classifier_probs
 
-DEFAULT_FACES = 1000  # measured: 1,000 faces (and mirrors) set ranges as well as 4,000 do
+DEFAULT_FACES = 1000  # with their mirrors: SqueezeNet int8 67.71% on PublicTest against 67.68% in float
 CALIBRATION_BATCH = 64
 # Node names under these stay in float: each model's classifier head, the pooling before it, and what the
 # graph does around the network (casting the uint8 input, the softmax).

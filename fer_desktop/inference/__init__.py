@@ -114,10 +114,10 @@ def load_classifier(
 
     get_model(name)  # an unknown name is a ValueError naming the choices
     device = resolve_device(device)
-    quantized = backend == "auto"  # the int8 file where one fits, else the float export
+    auto = backend == "auto"  # on a CPU: the int8 file where one fits, else the float export
     backend = resolve_backend(device, backend)
     weights_dir = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
-    if backend == "int8" or (backend == "onnx" and quantized):
+    if backend == "int8" or (backend == "onnx" and auto):
         from fer_desktop.inference.onnx_backend import OnnxClassifier, quantized_path
 
         int8 = OnnxClassifier.from_quantized(name, weights_dir, threads=threads)

@@ -72,23 +72,23 @@ def _torch_version() -> str:
         return "?"
 
 
-def cache_key(files: Sequence[Path]) -> str:
-    digest = hashlib.sha256(f"{EXPORT_FORMAT}|{OPSET}|{_torch_version()}".encode())
-    for path in files:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()[:20]
-
-
-def weights_digest(files: Sequence[Path]) -> str:
-    """SHA-256 over the bytes of a model's weights files, in order."""
-    digest = hashlib.sha256()
+def _hashed(files: Sequence[Path], prefix: str = "") -> str:
+    """SHA-256 over ``prefix`` and then the bytes of ``files``, in order."""
+    digest = hashlib.sha256(prefix.encode())
     for path in files:
         with open(path, "rb") as f:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def cache_key(files: Sequence[Path]) -> str:
+    return _hashed(files, f"{EXPORT_FORMAT}|{OPSET}|{_torch_version()}")[:20]
+
+
+def weights_digest(files: Sequence[Path]) -> str:
+    """SHA-256 over the bytes of a model's weights files, in order."""
+    return _hashed(files)
 
 
 def quantized_path(name: str, weights_dir: Path) -> Path:
