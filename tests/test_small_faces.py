@@ -11,7 +11,7 @@ from skimage import data
 
 from fer_desktop.faces import Face, FaceDetector
 from fer_desktop.faces.blazeface import ConvolutionalBlazeFace
-from fer_desktop.faces.small import ZOOMS, windows
+from fer_desktop.faces.small import SWEEP_EVERY_WITH_FACES, ZOOMS, windows
 from fer_desktop.pipeline.tracking import iou
 
 FRAME = (480, 640)
@@ -90,6 +90,22 @@ def test_a_small_astronaut_is_found_within_one_sweep_of_a_video_and_then_in_ever
     first = next(i for i, faces in enumerate(found) if faces)
     assert first < SWEEP
     assert all(len(faces) == 1 and iou(faces[0], truth) > 0.5 for faces in found[first:])
+
+
+def test_a_far_face_beside_a_near_one_is_found_within_a_slower_sweep_and_the_near_one_is_kept(
+        astronaut: np.ndarray) -> None:
+    frame, far = wall_with_astronaut(astronaut, 24, (540, 360))
+    k = 150 / ASTRONAUT_FACE[2]  # her face 150 px high: near enough for MediaPipe's pass
+    near_photo = cv2.resize(astronaut, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)[: FRAME[0], :450]
+    frame[: near_photo.shape[0], : near_photo.shape[1]] = near_photo
+    with FaceDetector(small_faces=False) as d:
+        [near] = d.detect(frame)
+    with FaceDetector() as d:
+        found = [d.detect(frame) for _ in range(SWEEP * SWEEP_EVERY_WITH_FACES)]
+    assert all(any(iou(f, near) > 0.5 for f in faces) for faces in found)
+    first = next(i for i, faces in enumerate(found) if any(iou(f, far) > 0.5 for f in faces))
+    assert all(len(faces) == 2 and any(iou(f, far) > 0.5 for f in faces) for faces in found[first:])
+    assert first < len(found) - 10
 
 
 def test_a_small_face_that_leaves_is_let_go(astronaut: np.ndarray) -> None:

@@ -7,8 +7,11 @@ found. BlazeFace finds faces 24-190 px high in its input, wherever they lie
 twice enlarged for faces 16-64 px high, halved for 64-380 px. A search of the
 whole frame at 2x costs about 75 of MediaPipe's passes, too much for every
 frame, so a video is searched one window (128x128 frame pixels, 256x256 at 2x)
-per frame, and only in frames where MediaPipe's pass found no face: a sweep of
-a 640x480 frame takes 49 frames, under 2 s at 30 fps. A face found is then
+per frame where MediaPipe's pass found no face: a sweep of a 640x480 frame
+takes 49 frames, under 2 s at 30 fps. Where it found one, a far face may still
+sit beside the near one, so the sweep goes on one window every
+SWEEP_EVERY_WITH_FACES frames (about 10 s at 30 fps), passing over windows the
+near faces already fill. A face found is then
 looked for every frame in a window around its last box, enlarged so that it is
 as big there as MediaPipe's pass likes faces (one 128x128 pass a face). A still
 image is searched whole at once.
@@ -37,6 +40,10 @@ FOLLOW_INPUT = 128  # a followed face's window, in network pixels: MediaPipe's o
 FOLLOW_SIDE = 3.2  # that window's side over the face's: the face 40 px high in it
 FOLLOW_PATIENCE = 3  # frames a followed face may be missed before it is let go
 MAX_FOLLOWED = 8  # each costs one pass a frame
+# With a face in view the sweep takes one window in this many frames: a window costs about as much as
+# MediaPipe's pass (3-6 ms), so the sweep adds under a millisecond a frame and keeps the headless
+# pipeline's one-face rate (benchmarks/pipeline.py) above 150 fps.
+SWEEP_EVERY_WITH_FACES = 6
 MIN_OVERLAP = 0.3  # IoU at which two boxes are one face
 # The landmark model's face presence a new small face must reach. Far above the 0.12 MediaPipe's
 # faces need: on enlarged windows of textures the network sees many more face-like things.
@@ -86,6 +93,12 @@ def follow_window(face: Face) -> Window:
     return Window(face.x + face.w / 2 - side / 2, face.y + face.h / 2 - side / 2, side, side, FOLLOW_INPUT, FOLLOW_INPUT)
 
 
+def filled_by(window: Window, face: Face) -> bool:
+    """Whether the face's box covers the window: a smaller face cannot be in it."""
+    return (face.x <= window.x and face.y <= window.y
+            and window.x + window.w <= face.x + face.w and window.y + window.h <= face.y + face.h)
+
+
 def overlaps(face: Face, others: Sequence[Face]) -> bool:
     return any(iou(face, other) >= MIN_OVERLAP for other in others)
 
@@ -105,6 +118,7 @@ class SmallFaceFinder:
         self._followed: list[_Followed] = []
         self._sweep: Iterator[Window] = iter(())
         self._frame_size: tuple[int, int] | None = None
+        self._frames = 0
 
     def detect(self, rgb: np.ndarray, window: Window) -> list[Face]:
         """The network's faces in one window of the frame, in frame pixels."""
@@ -128,18 +142,28 @@ class SmallFaceFinder:
         if self.still_images:
             return self._new_faces(rgb, frame_bgr, whole_frame(width, height), list(known))
         if (width, height) != self._frame_size:
-            self._frame_size, self._followed = (width, height), []
+            self._frame_size, self._followed, self._sweep = (width, height), [], iter(())
         found = self._follow(rgb, known)
-        if not known:
-            window = next(self._sweep, None)
-            if window is None:
-                self._sweep = iter(windows(width, height))
-                window = next(self._sweep)
+        self._frames += 1
+        if not known or self._frames % SWEEP_EVERY_WITH_FACES == 0:
+            window = self._next_window(width, height, known)
             room = MAX_FOLLOWED - len(self._followed)
-            new = self._new_faces(rgb, frame_bgr, [window], [*known, *found])[: max(0, room)]
+            where = [window] if window is not None else []
+            new = self._new_faces(rgb, frame_bgr, where, [*known, *found])[: max(0, room)]
             self._followed += [_Followed(face) for face in new]
             found += new
         return found
+
+    def _next_window(self, width: int, height: int, known: Sequence[Face]) -> Window | None:
+        """The sweep's next window that no known face fills (None if they fill them all); sweeps follow each other."""
+        sweep = windows(width, height)
+        for _ in range(2 * len(sweep)):
+            window = next(self._sweep, None)
+            if window is None:
+                self._sweep = iter(sweep)
+            elif not any(filled_by(window, face) for face in known):
+                return window
+        return None
 
     def _follow(self, rgb: np.ndarray, known: Sequence[Face]) -> list[Face]:
         found, kept = [], []
