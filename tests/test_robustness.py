@@ -114,3 +114,12 @@ def test_a_real_face_in_a_benchmark_frame_is_found_where_it_was_put() -> None:
             frame, where = degraded_frame(head, CONDITIONS[0], seed)
             found = detector.detect(frame)
             assert found and iou(found[0], where.box) > 0.7 and detector.is_face(frame, found[0])
+
+
+def test_framing_jitter_spread_gives_percentiles_and_the_robust_sigma_of_a_normal_sample() -> None:
+    from framing_jitter import spread
+
+    s = spread(np.random.default_rng(0).normal(0.1, 0.05, 20000))
+    assert s["p50"] == pytest.approx(0.1, abs=0.002) and s["sigma"] == pytest.approx(0.05, abs=0.002)
+    assert s["p5"] < s["p25"] < s["p50"] < s["p75"] < s["p95"]
+    assert s["p95"] == pytest.approx(0.1 + 1.645 * 0.05, abs=0.004)

@@ -72,6 +72,19 @@ def test_flip_mirrors_about_half_of_the_faces() -> None:
     assert 0 < sum(mirrored) < 16
 
 
+def test_shift_moves_each_face_by_up_to_its_share_of_the_side() -> None:
+    x = faces(64)
+    out = augment(x, 48, dataclasses.replace(NO_AUGMENTATION, shift=0.125), torch.Generator().manual_seed(0))
+    moves = []
+    for o, f in zip(out, x):  # the inside of each output is the face moved by some (dx, dy) within 6 px
+        errors = {(dx, dy): (o[0, 8:40, 8:40] - f[0, 8 + dy : 40 + dy, 8 + dx : 40 + dx]).abs().mean().item()
+                  for dx in range(-6, 7) for dy in range(-6, 7)}
+        best = min(errors, key=errors.get)
+        moves.append(max(abs(best[0]), abs(best[1])))
+        assert errors[best] < 60  # bilinear blend of neighbours, far from another place's noise (about 85)
+    assert max(moves) <= 6 and np.mean(moves) > 1.5
+
+
 def test_crop_and_affine_move_the_face() -> None:
     x = faces(8)
     crop = center_crop(x, 44)

@@ -25,6 +25,8 @@ class AugmentConfig:
     affine: bool = option(True, "small random rotation and scale")
     degrees: float = option(10.0, "rotation range, plus or minus")
     scale: float = option(0.10, "zoom range, plus or minus")
+    shift: float = option(0.0, "a further shift range, plus or minus, as a share of the face's side: the app's "
+                               "face box wanders about 0.05 of a side from the face (benchmarks/framing_jitter.py)")
     erase: float = option(0.25, "probability of random erasing per image; 0 turns it off")
     degrade: float = option(0.0, "share of faces degraded as a webcam degrades them (small, blurred, dim and "
                                  "noisy, compressed; trainer/degrade.py); 0 turns it off")
@@ -51,6 +53,8 @@ def augment(x: torch.Tensor, size: int, cfg: AugmentConfig, gen: torch.Generator
         shift = (rnd(n, 2) * 2 - 1) * room
     else:
         shift = torch.zeros(n, 2)
+    if cfg.shift > 0:  # grid_sample's coordinates span the input's side twice
+        shift = shift + (rnd(n, 2) * 2 - 1) * 2 * cfg.shift
     cos, sin = torch.cos(angle) * rel / zoom, torch.sin(angle) * rel / zoom
     theta = torch.stack(
         [torch.stack([cos * mirror, -sin, shift[:, 0]], 1), torch.stack([sin * mirror, cos, shift[:, 1]], 1)], 1
