@@ -11,7 +11,7 @@ from skimage import data
 
 from fer_desktop.faces import Face, FaceDetector
 from fer_desktop.faces.blazeface import ConvolutionalBlazeFace
-from fer_desktop.faces.small import SWEEP_EVERY_WITH_FACES, ZOOMS, windows
+from fer_desktop.faces.small import LARGEST_INPUT_FACE, SWEEP_EVERY_WITH_FACES, ZOOMS, whole_frame, windows
 from fer_desktop.pipeline.tracking import iou
 
 FRAME = (480, 640)
@@ -67,6 +67,12 @@ def test_the_windows_of_a_sweep_hold_every_face_their_zoom_finds_whole(width: in
         for x in range(0, width - largest + 1, 8):
             for y in range(0, height - largest + 1, 8):
                 assert any(w.x <= x and w.y <= y and x + largest <= w.x + w.w and y + largest <= w.y + w.h for w in own)
+
+
+def test_a_still_is_searched_only_at_the_zooms_that_can_find_a_face_of_the_smallest_size_asked() -> None:
+    assert [w.input_w / w.w for w in whole_frame(640, 480)] == [zoom for zoom, _, _ in ZOOMS]
+    assert [w.input_w / w.w for w in whole_frame(640, 480, smallest_face=100)] == [0.5]
+    assert whole_frame(640, 480, smallest_face=LARGEST_INPUT_FACE / 0.5 + 1) == []
 
 
 def test_the_usual_astronaut_is_still_found_once_in_the_same_place(astronaut: np.ndarray) -> None:

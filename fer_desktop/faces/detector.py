@@ -71,11 +71,12 @@ class FaceDetector:
 
     def __init__(self, model_path: Path | str = DEFAULT_MODEL, min_score: float = 0.5,
                  presence: FacePresence | None | bool = True, small_faces: bool = True,
-                 still_images: bool = False) -> None:
+                 still_images: bool = False, smallest_face: float = 0.0) -> None:
         """``presence``: the second look ``is_face`` takes (True: the shipped landmark model; False: none).
 
         ``small_faces``: also look for faces too small for MediaPipe's pass; ``still_images``:
-        each frame is a picture of its own, searched whole, rather than a frame of a video.
+        each frame is a picture of its own, searched whole, rather than a frame of a video;
+        ``smallest_face``: in stills, look for no face under this many pixels high.
         """
         model_path = Path(model_path)
         if not model_path.is_file():
@@ -99,7 +100,8 @@ class FaceDetector:
             from fer_desktop.faces.blazeface import ConvolutionalBlazeFace  # they import Face from here
             from fer_desktop.faces.small import SmallFaceFinder
 
-            self._small = SmallFaceFinder(self._presence, still_images, ConvolutionalBlazeFace(min_score=min_score))
+            self._small = SmallFaceFinder(self._presence, still_images, ConvolutionalBlazeFace(min_score=min_score),
+                                          smallest_face)
 
     def is_face(self, frame_bgr: np.ndarray, face: Face) -> bool:
         """The second look: whether the face-landmark model also sees a face in this box (always yes without it)."""

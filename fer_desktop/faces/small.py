@@ -36,6 +36,7 @@ from fer_desktop.faces.presence import FacePresence
 # (zoom, window side in frame pixels, step between windows). On 60 benchmark faces a size,
 # 2x finds 87% of faces 16 px high, 98% at 24 px, 95% at 64 px; 0.5x 87% at 64 px, 98% at 96-128 px.
 ZOOMS = ((2.0, 128, 80), (0.5, 640, 320))
+LARGEST_INPUT_FACE = 190  # px high in the network's input: no larger face is found at any zoom
 FOLLOW_INPUT = 128  # a followed face's window, in network pixels: MediaPipe's own input size
 FOLLOW_SIDE = 3.2  # that window's side over the face's: the face 40 px high in it
 FOLLOW_PATIENCE = 3  # frames a followed face may be missed before it is let go
@@ -82,10 +83,10 @@ def windows(width: int, height: int) -> list[Window]:
     return out
 
 
-def whole_frame(width: int, height: int) -> list[Window]:
-    """The frame whole at every zoom: a still image's search, in one pass a zoom."""
+def whole_frame(width: int, height: int, smallest_face: float = 0.0) -> list[Window]:
+    """The frame whole at every zoom that can find a face ``smallest_face`` px high or larger: a still image's search."""
     return [Window(0, 0, width, height, *(max(STRIDE, round(span * zoom / STRIDE) * STRIDE) for span in (width, height)))
-            for zoom, _, _ in ZOOMS]
+            for zoom, _, _ in ZOOMS if smallest_face * zoom <= LARGEST_INPUT_FACE]
 
 
 def follow_window(face: Face) -> Window:
@@ -107,14 +108,17 @@ class SmallFaceFinder:
     """``find(rgb, frame_bgr, known)``: small faces besides ``known`` (MediaPipe's), each passed by the second look.
 
     ``still_images``: every call is a picture of its own, searched whole; else
-    frames of one video, swept a window a frame and followed.
+    frames of one video, swept a window a frame and followed. ``smallest_face``
+    (stills only): faces below this height in frame pixels are not looked for,
+    which spares the costly enlarged pass where only larger faces can be.
     """
 
     def __init__(self, presence: FacePresence | None, still_images: bool = False,
-                 network: ConvolutionalBlazeFace | None = None) -> None:
+                 network: ConvolutionalBlazeFace | None = None, smallest_face: float = 0.0) -> None:
         self._network = network or ConvolutionalBlazeFace()
         self._presence = presence
         self.still_images = still_images
+        self.smallest_face = smallest_face
         self._followed: list[_Followed] = []
         self._sweep: Iterator[Window] = iter(())
         self._frame_size: tuple[int, int] | None = None
@@ -140,7 +144,7 @@ class SmallFaceFinder:
     def find(self, rgb: np.ndarray, frame_bgr: np.ndarray, known: Sequence[Face]) -> list[Face]:
         height, width = rgb.shape[:2]
         if self.still_images:
-            return self._new_faces(rgb, frame_bgr, whole_frame(width, height), list(known))
+            return self._new_faces(rgb, frame_bgr, whole_frame(width, height, self.smallest_face), list(known))
         if (width, height) != self._frame_size:
             self._frame_size, self._followed, self._sweep = (width, height), [], iter(())
         found = self._follow(rgb, known)
