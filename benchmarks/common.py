@@ -141,6 +141,17 @@ def add_common_arguments(p: argparse.ArgumentParser, out: str, weights: bool = T
     p.add_argument("--out", type=Path, default=RESULTS_DIR / out, help="the JSON written (default: %(default)s)")
 
 
+def add_public_faces_arguments(p: argparse.ArgumentParser, limit: int, per: str = "") -> None:
+    """``--data``, ``--model``, ``--weights``, ``--limit`` and ``--seed`` of the scripts that measure a model on PublicTest faces."""
+    from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
+
+    p.add_argument("--data", required=True, type=Path, help="FER-2013 (Kaggle folder, .zip or fer2013.csv)")
+    p.add_argument("--model", default="squeezenet", choices=MODELS)
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS_DIR, help="weights folder (default: weights/)")
+    p.add_argument("--limit", type=int, default=limit, help=f"PublicTest faces{per} (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="draws the faces and their frames (default: %(default)s)")
+
+
 def announce_machine(note: str = "") -> dict[str, Any]:
     """The machine's description, printed first on stderr, so that no figure goes without it."""
     info = machine()

@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import RESULTS_DIR, announce_machine, describe_machine, write_json  # noqa: E402  (adds the repo to sys.path)
+from common import (  # noqa: E402  (adds the repo to sys.path)
+    RESULTS_DIR, add_public_faces_arguments, announce_machine, describe_machine, write_json)
 from degrade import conditions, degraded_frame
 
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import load_classifier
-from fer_desktop.models import MODEL_NAMES
 from fer_desktop.pipeline.analyzer import classify
 from fer_desktop.pipeline.tracking import MIN_IOU, iou
-from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError
+from fer_desktop.weights import WeightsError
 from trainer.data import DataError, load_fer
 
 
@@ -73,11 +73,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, type=Path, help="FER-2013 (Kaggle folder, .zip or fer2013.csv)")
-    p.add_argument("--model", default="squeezenet", choices=MODEL_NAMES)
-    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS_DIR, help="weights folder (default: weights/)")
-    p.add_argument("--limit", type=int, default=1000, help="PublicTest faces (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0)
+    add_public_faces_arguments(p, 1000)
     p.add_argument("--json", type=Path, help="the JSON written (default: benchmarks/results/framing-jitter-MODEL.json)")
     args = p.parse_args(argv)
     if args.limit < 1:

@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import ROOT, RESULTS_DIR, announce_machine, describe_machine  # noqa: E402  (adds the repo to sys.path)
+from common import (  # noqa: E402  (adds the repo to sys.path)
+    RESULTS_DIR, ROOT, add_public_faces_arguments, announce_machine, describe_machine)
 from degrade import Condition, conditions, degraded_clip, degraded_frame
 from face_free import face_free_clips
 
@@ -48,12 +49,12 @@ from fer_desktop.faces import Face, FaceDetector, crop_faces
 from fer_desktop.faces.presence import MIN_PRESENCE, FacePresence
 from fer_desktop.inference import load_classifier
 from fer_desktop.inference.base import Classifier
-from fer_desktop.models import MODEL_NAMES, mirror_averaged
+from fer_desktop.models import mirror_averaged
 from fer_desktop.pipeline.analyzer import FrameAnalyzer, classify
 from fer_desktop.pipeline.demo import DemoSource
 from fer_desktop.pipeline.frames import Frame
 from fer_desktop.pipeline.tracking import CONFIRM_FRAMES, MIN_IOU, iou
-from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError
+from fer_desktop.weights import WeightsError
 from trainer.data import DataError, load_fer
 
 CLIP_CONDITIONS = ("low light 1/8", "dim+small+noisy 1/4, 32 px, sigma 6")  # real-face clips for confirmation
@@ -231,11 +232,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, type=Path, help="FER-2013 (Kaggle folder, .zip or fer2013.csv)")
-    p.add_argument("--model", default="squeezenet", choices=MODEL_NAMES)
-    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS_DIR, help="weights folder (default: weights/)")
-    p.add_argument("--limit", type=int, default=400, help="PublicTest faces per condition (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0)
+    add_public_faces_arguments(p, 400, ' per condition')
     p.add_argument("--conditions", nargs="+", metavar="TEXT", help="only conditions whose name contains one of these")
     p.add_argument("--face-free-frames", type=int, default=60, metavar="N",
                    help="frames per face-free clip, 34 clips; 0 leaves out false faces (default: %(default)s)")
