@@ -263,6 +263,21 @@ def robustness_lines(name: str) -> list[str]:
     return [*lines, ""]
 
 
+def framing_lines(name: str) -> list[str]:
+    """How far the app's face box wanders from the face and what that costs (``benchmarks/framing_jitter.py``)."""
+    path = RESULTS_DIR / f"framing-jitter-{name}.json"
+    if not path.is_file():
+        return []
+    r = json.loads(path.read_text())
+    acc = r["accuracy"]
+    return [f"`python benchmarks/framing_jitter.py --data fer2013.zip --model {name}`: on {r['found']} clean PublicTest "
+            "faces placed in frames and found, the detector's box lies off the face's by a robust sigma of "
+            f"{r['dx']['sigma']:.3f} (across) and {r['dy']['sigma']:.3f} (down) of its side, and its size varies by "
+            f"{r['scale']['sigma']:.2f} (5-95%: {r['scale']['p5']:.2f}-{r['scale']['p95']:.2f}); crops from the box the "
+            f"face was placed at are {acc['placed_box']:.1%} right, from the detector's box {acc['detector_box']:.1%}.",
+            ""]
+
+
 def speed_lines() -> list[str]:
     """The app's speed: the headless pipeline per model and face count, and batch analysis per worker count,
     as ``benchmarks/pipeline.py`` and ``benchmarks/batch.py`` last measured them (each names its machine)."""
@@ -319,6 +334,7 @@ def card(name: str, data, inference: dict, host: str) -> str:
         *results(name, single, ten, inference, host, data),
         *curves(name, info),
         *robustness_lines(name),
+        *framing_lines(name),
     ]
     return "\n".join(lines)
 
