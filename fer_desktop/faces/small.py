@@ -10,8 +10,8 @@ frame, so a video is searched one window (128x128 frame pixels, 256x256 at 2x)
 per frame where MediaPipe's pass found no face: a sweep of a 640x480 frame
 takes 49 frames, under 2 s at 30 fps. Where it found one, a far face may still
 sit beside the near one, so the sweep goes on one window every
-SWEEP_EVERY_WITH_FACES frames (about 10 s at 30 fps), passing over windows the
-near faces already fill. A face found is then
+SWEEP_EVERY_WITH_FACES frames (under 40 s at 30 fps), passing over windows
+the near faces already fill. A face found is then
 looked for every frame in a window around its last box, enlarged so that it is
 as big there as MediaPipe's pass likes faces (one 128x128 pass a face). A still
 image is searched whole at once.
@@ -41,10 +41,10 @@ FOLLOW_INPUT = 128  # a followed face's window, in network pixels: MediaPipe's o
 FOLLOW_SIDE = 3.2  # that window's side over the face's: the face 40 px high in it
 FOLLOW_PATIENCE = 3  # frames a followed face may be missed before it is let go
 MAX_FOLLOWED = 8  # each costs one pass a frame
-# With a face in view the sweep takes one window in this many frames: a window costs about as much as
-# MediaPipe's pass (3-6 ms), so the sweep adds under a millisecond a frame and keeps the headless
-# pipeline's one-face rate (benchmarks/pipeline.py) above 150 fps.
-SWEEP_EVERY_WITH_FACES = 6
+# With a face in view the sweep takes one window in this many frames. A window costs about 10 ms in the
+# headless pipeline (benchmarks/pipeline.py, one face: 171 fps with no sweep, 133 fps with a window every
+# 6 frames), so one every 24 frames adds about 0.4 ms a frame and keeps that rate above 150 fps.
+SWEEP_EVERY_WITH_FACES = 24
 MIN_OVERLAP = 0.3  # IoU at which two boxes are one face
 # The landmark model's face presence a new small face must reach. Far above the 0.12 MediaPipe's
 # faces need: on enlarged windows of textures the network sees many more face-like things.
