@@ -255,7 +255,7 @@ def robustness_lines(name: str) -> list[str]:
     for c in now["conditions"]:
         lines.append(f"| {c['condition']} | {c['level']} | {c['found']:.0%} | {cell(old.get((c['condition'], c['level'])))} "
                      f"| {cell(c)} |")
-    ff = before.get("false_faces") or now.get("false_faces")
+    ff = now.get("false_faces") or before.get("false_faces")  # the shipped weights' own run first
     if ff:
         lines += ["", f"False faces on {ff['frames']:,} face-free frames (scikit-image pictures and generated "
                   f"patterns, moving): {ff['reported_per_1000']:.1f} per 1,000 frames reported by the app, "
