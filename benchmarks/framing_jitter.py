@@ -24,11 +24,11 @@ import numpy as np
 from common import (  # noqa: E402  (adds the repo to sys.path)
     RESULTS_DIR, add_public_faces_arguments, announce_machine, describe_machine, write_json)
 from degrade import conditions, degraded_frame
+from robustness import matching_face
 
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import load_classifier
 from fer_desktop.pipeline.analyzer import classify
-from fer_desktop.pipeline.tracking import MIN_IOU, iou
 from fer_desktop.weights import WeightsError
 from trainer.data import DataError, load_fer
 
@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for j in sample:
             frame, where = degraded_frame(images[j], clean, [args.seed, salt, int(j)])
             box = where.box
-            best = max(detector.detect(frame), key=lambda f: iou(f, box), default=None)
-            if best is None or iou(best, box) < MIN_IOU or not detector.is_face(frame, best):
+            best = matching_face(detector.detect(frame), box)
+            if best is None or not detector.is_face(frame, best):
                 continue
             side = (box.w + box.h) / 2
             geometry.append(((best.x + best.w / 2 - box.x - box.w / 2) / side,
