@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from tqdm import tqdm
@@ -40,6 +41,7 @@ def run_headless(
     detector_factory: Callable[[], Detector] = FaceDetector,
     on_result: Callable[[FrameResult], None] | None = None,
     progress: bool = False,
+    signals: StopSignals | None = None,
 ) -> RunSummary:
     """Process every frame of ``source`` through the same pipeline, and the same recorder, as the window.
 
@@ -47,7 +49,8 @@ def run_headless(
     choose how its files are opened). Raises ``SourceError`` when the source
     cannot be read and ``RuntimeError`` when frames cannot be analysed. Ctrl-C,
     SIGTERM and SIGHUP end the run at the next frame with ``complete=False``
-    and ``interrupted_by`` set; the CSV then holds every frame processed so far.
+    and ``interrupted_by`` set; the CSV then holds every frame processed so far. ``signals``: the
+    caller's handler, already installed, so that a signal between its own work and this run is not lost.
     """
     recorder = recorder or Recorder(csv_path)
     summary = recorder.summary
@@ -81,7 +84,7 @@ def run_headless(
     pipeline.recorder = recorder
     pipeline.analyzer.uncertain_below = uncertain_below
     t_start = time.perf_counter()
-    with handling_stop_signals("flag") as signals:
+    with nullcontext(signals) if signals is not None else handling_stop_signals("flag") as signals:
         try:
             pipeline.open(source, max_frames=max_frames)
             while not finished.wait(POLL_S) and signals.received is None:
@@ -127,7 +130,8 @@ def _run_command(args: argparse.Namespace, model: str, device: str, signals: Sto
         extra["backend"] = classifier.backend
         if signals.received is None:
             run_headless(args.source, classifier, recorder=recorder, smoothing=args.smoothing,
-                         uncertain_below=args.uncertain_below, max_frames=args.max_frames, progress=True)
+                         uncertain_below=args.uncertain_below, max_frames=args.max_frames, progress=True,
+                         signals=signals)
         else:  # stopped while the model loaded
             summary.model, summary.interrupted_by = model, signal_name(signals.received)
             recorder.close(create=True)

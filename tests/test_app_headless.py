@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from fer_desktop.export import CSV_COLUMNS
 from fer_desktop.headless import run_headless
 from fer_desktop.inference import load_classifier
 from fer_desktop.pipeline import SourceError
+from fer_desktop.stop_signals import handling_stop_signals
 
 FACE_FRAMES = [i for i, with_face in enumerate(VIDEO_LAYOUT) if with_face]
 EMPTY_FRAMES = [i for i, with_face in enumerate(VIDEO_LAYOUT) if not with_face]
@@ -105,6 +107,16 @@ def test_an_unreadable_video_is_one_clear_error(weights_dir: Path, tmp_path: Pat
 def test_headless_demo_needs_no_file(weights_dir: Path) -> None:
     summary = run_headless("demo", load_classifier("squeezenet", "cpu", weights_dir), max_frames=12)
     assert summary.frames == 12 and summary.frames_with_face == 12 and summary.source == "Demo (astronaut)"
+
+
+def test_a_stop_signal_the_command_noted_before_the_run_ends_the_run_at_once(weights_dir: Path) -> None:
+    # Between the model loading and the run's first frame the command's own handler holds the signal;
+    # the run must see it there, not install a second handler that never hears of it.
+    classifier = load_classifier("squeezenet", "cpu", weights_dir)
+    with handling_stop_signals("flag") as signals:
+        signals.received = signal.SIGINT
+        summary = run_headless("demo", classifier, max_frames=100_000, signals=signals)
+    assert summary.interrupted_by == "SIGINT" and not summary.complete and summary.frames < 100
 
 
 class BrokenClassifier:
