@@ -1,6 +1,10 @@
 """Write weights/README.md, the model card, from the shipped weights and the inference benchmark.
 
     python benchmarks/model_card.py --data path/to/fer2013.zip
+    python benchmarks/model_card.py --data path/to/fer2013.zip --only vgg19 ensemble speed
+
+``--only`` measures and rewrites the named sections (models, or ``speed``) and keeps the others as
+the card has them: after shipping one model's weights, the rest need not be measured again.
 
 For every model in ``weights/``: architecture and size, how it was trained
 (the record its trainer wrote into the file), PublicTest accuracy single-crop and ten-crop
@@ -361,18 +365,39 @@ def ensemble_card(name: str, data, inference: dict, host: str) -> str:
     return "\n".join(lines)
 
 
+def card_sections(text: str) -> dict[str, str]:
+    """The card's ``## NAME`` sections by name, each up to the next one (blank lines at its end dropped)."""
+    sections: dict[str, str] = {}
+    name = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            name = line[3:].strip().lower()
+            sections[name] = line
+        elif name is not None:
+            sections[name] += "\n" + line
+    return {k: v.rstrip("\n") for k, v in sections.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="FER-2013 (Kaggle folder, .zip or fer2013.csv)")
     p.add_argument("--inference", type=Path, default=RESULTS_DIR / "inference.json")
+    p.add_argument("--only", nargs="+", choices=[*MODEL_NAMES, "speed"], metavar="SECTION",
+                   help="rewrite only these sections (model names, or speed); keep the others as the card has them")
     args = p.parse_args(argv)
+    card_path = DEFAULT_WEIGHTS_DIR / "README.md"
+    kept = card_sections(card_path.read_text()) if args.only and card_path.is_file() else {}
+    redo = set(args.only or [*MODEL_NAMES, "speed"])
     data = load_fer(args.data)
     inference = json.loads(args.inference.read_text()) if args.inference.is_file() else {}
     host = describe_machine(inference.get("machine") or machine())
     shipped = [n for n in MODEL_NAMES if weights_path(n).is_file()]
     missing = [n for n in MODEL_NAMES if n not in shipped]
-    sections = [ensemble_card(n, data, inference, host) if get_model(n).is_fusion else card(n, data, inference, host)
+    sections = [kept[n] + "\n" if n not in redo and n in kept
+                else ensemble_card(n, data, inference, host) if get_model(n).is_fusion
+                else card(n, data, inference, host)
                 for n in shipped]
+    speed = speed_lines() if "speed" in redo or "speed" not in kept else [kept["speed"], ""]
     text = [
         "# Model card: the shipped weights",
         "",
@@ -382,13 +407,14 @@ def main(argv: list[str] | None = None) -> int:
         "Selection used PublicTest only; the PrivateTest half is measured independently.",
         "",
         *sections,
-        *speed_lines(),
+        *speed,
     ]
     if missing:
         text += ["## Not shipped yet", "", *[f"- `{n}`: no trained weights in this folder yet; train with "
                                              f"`fer-desktop-train --model {n} --data fer2013.zip`" for n in missing], ""]
-    (DEFAULT_WEIGHTS_DIR / "README.md").write_text("\n".join(text))
-    print(f"wrote {DEFAULT_WEIGHTS_DIR / 'README.md'} for {', '.join(shipped) or 'no model'}", file=sys.stderr)
+    card_path.write_text("\n".join(text))
+    print(f"wrote {card_path}: measured {', '.join(n for n in [*shipped, 'speed'] if n in redo) or 'nothing'}",
+          file=sys.stderr)
     return 0
 
 

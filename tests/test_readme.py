@@ -91,6 +91,21 @@ def test_the_model_card_shows_commands_with_folders_relative_to_the_repository()
     assert not MACHINE_PATH.findall(shown(command))
 
 
+def test_the_model_card_splits_into_the_sections_that_model_card_only_rewrites() -> None:
+    import sys
+
+    from fer_desktop.models import MODEL_NAMES
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from model_card import card_sections
+
+    text = MODEL_CARD.read_text()
+    sections = card_sections(text)
+    assert list(sections) == [n for n in MODEL_NAMES if weights_path(n).is_file()] + ["speed"]
+    for name, section in sections.items():  # kept sections go back unchanged
+        assert section.lower().startswith(f"## {name}\n") and section + "\n" in text + "\n"
+
+
 def card_speed_rows() -> dict[str, list[str]]:
     """The model card's Speed tables, row by first cell: the pipeline per model, batch analysis per worker count."""
     section = MODEL_CARD.read_text().split("\n## Speed\n", 1)[1].split("\n## ", 1)[0]
