@@ -154,3 +154,31 @@ def test_roll_is_measured_from_the_eyes_either_way_round() -> None:
     assert roll_degrees(Face(0, 0, 1, 1, 1, down_right)) == pytest.approx(45)
     assert roll_degrees(Face(0, 0, 1, 1, 1, down_right[::-1])) == pytest.approx(45)  # a mirrored frame
     assert roll_degrees(Face(0, 0, 1, 1, 1)) == 0.0
+
+
+def test_native_chatter_is_dropped_and_everything_else_kept(capfd: pytest.CaptureFixture[str]) -> None:
+    import os
+    import sys
+
+    from fer_desktop.faces.native_log import native_chatter_filtered
+
+    with native_chatter_filtered():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"WARNING: Logging before InitGoogle() is written to STDERR\n")
+        os.write(2, b"W0000 00:00:1796314311.327665    3055 inference_runner_litert.cc:1433] Input tensor memory "
+                    b"is not aligned according to LiteRt's memory alignment requirements.\n")
+        os.write(2, b"E0000 00:00:1.0  1 detector.cc:1] a real error\n")
+        print("a message of ours", file=sys.stderr)
+    # (under capfd Python's stderr is not descriptor 2, so the two may come back in either order)
+    assert sorted(capfd.readouterr().err.splitlines()) == ["E0000 00:00:1.0  1 detector.cc:1] a real error",
+                                                            "a message of ours"]
+
+
+def test_a_detector_prints_nothing_when_made_run_and_closed() -> None:
+    import subprocess
+    import sys
+
+    script = ("import numpy as np; from fer_desktop.faces import FaceDetector\n"
+              "with FaceDetector() as d: d.detect(np.zeros((240, 320, 3), np.uint8))\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert run.returncode == 0 and run.stderr == b"", run.stderr.decode()[-2000:]

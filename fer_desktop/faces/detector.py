@@ -6,6 +6,7 @@ for by fer_desktop/faces/small.py with the same network on enlarged windows.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +19,7 @@ from mediapipe.tasks.python.core.base_options import BaseOptions
 from mediapipe.tasks.python.vision import FaceDetector as _MpFaceDetector
 from mediapipe.tasks.python.vision import FaceDetectorOptions, RunningMode
 
+from fer_desktop.faces.native_log import native_chatter_filtered
 from fer_desktop.resources import DETECTOR_MODEL
 
 if TYPE_CHECKING:
@@ -89,7 +91,9 @@ class FaceDetector:
             running_mode=RunningMode.IMAGE,
             min_detection_confidence=min_score,
         )
-        self._task: _MpFaceDetector | None = _MpFaceDetector.create_from_options(options)
+        with native_chatter_filtered():
+            self._task: _MpFaceDetector | None = _MpFaceDetector.create_from_options(options)
+        self._first_run = True
         if presence is True:
             from fer_desktop.faces.presence import FacePresence  # it crops with crop.py, which needs Face from here
 
@@ -114,6 +118,9 @@ class FaceDetector:
         rgb = as_rgb(frame_bgr)
         height, width = rgb.shape[:2]
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        with native_chatter_filtered() if self._first_run else nullcontext():  # the first run warns on alignment
+            found = self._task.detect(image).detections
+        self._first_run = False
         faces = [
             Face(
                 float(d.bounding_box.origin_x),
@@ -123,7 +130,7 @@ class FaceDetector:
                 float(d.categories[0].score),
                 tuple((k.x * width, k.y * height) for k in d.keypoints or ()),
             )
-            for d in self._task.detect(image).detections
+            for d in found
         ]
         if self._small is not None:
             faces += self._small.find(rgb, frame_bgr, faces)
@@ -134,7 +141,8 @@ class FaceDetector:
         # Not left to the garbage collector: at interpreter exit MediaPipe's own
         # finaliser runs after its worker threads are gone and prints a traceback.
         if self._task is not None:
-            self._task.close()
+            with native_chatter_filtered():
+                self._task.close()
             self._task = None
 
     def __enter__(self) -> FaceDetector:
