@@ -39,7 +39,7 @@ def test_statistics_are_the_average_over_centre_crops_and_mirrors() -> None:
     want_var = torch.stack([x.transpose(0, 1).flatten(1).var(1) for x in seen]).mean(0)
 
     momentum = first.momentum
-    recalibrate_batchnorm(model, spec, faces, batch=4)
+    recalibrate_batchnorm(model, spec, faces, batch=4, amp=False)  # exact figures need fp32
     torch.testing.assert_close(first.running_mean, want_mean, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(first.running_var, want_var, rtol=1e-4, atol=1e-5)
     assert first.num_batches_tracked.item() == 3
