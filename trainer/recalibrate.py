@@ -46,9 +46,9 @@ def recalibrate_batchnorm(model: nn.Module, spec: ModelSpec, faces: np.ndarray, 
         bn.momentum = None  # a cumulative average: every batch counts the same
         bn.train()
     starts = range(0, len(faces), batch)
-    for i in tqdm(starts, desc=progress, unit="batch", file=sys.stderr, disable=progress is None):
-        centre = center_crop(as_tensor(faces[i : i + batch]).to(device), spec.input_size)
-        with autocast(device, amp):
+    with autocast(device, amp):
+        for i in tqdm(starts, desc=progress, unit="batch", file=sys.stderr, disable=progress is None):
+            centre = center_crop(as_tensor(faces[i : i + batch]).to(device), spec.input_size)
             model(normalize(torch.cat([centre, centre.flip(-1)]), spec).contiguous(memory_format=torch.channels_last))
     for bn, momentum in zip(norms, momenta):
         bn.momentum = momentum
