@@ -5,6 +5,11 @@ straight to file descriptor 2 when a detector is made, first runs and is closed;
 no environment variable silences them. Around those calls descriptor 2 goes to a
 temporary file, and afterwards every line that is not such chatter is written
 back, so nothing else printed meanwhile (by any thread) is lost.
+
+The alignment warning is logged once a process, at the first inference whose
+internal buffer happens to be unaligned: usually the first, which is filtered,
+but in some runs a later one, and then it still shows. Filtering
+every frame would put a descriptor swap on the per-frame path; it is not worth it.
 """
 
 from __future__ import annotations
