@@ -40,7 +40,7 @@ def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> t
 
     from fer_desktop.inference.onnx_backend import quantized_path
     from fer_desktop.models import create_model, get_model
-    from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, save_ensemble, save_weights, weights_path
+    from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, files_read, save_ensemble, save_weights, weights_path
 
     def copy_shipped(name: str) -> None:
         """The weights and, where one ships, the int8 file made from them: what the app would pick."""
@@ -63,8 +63,11 @@ def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> t
             kinds[arch] = "random"
     for fusion in fusions:
         members_trained = all(kinds[m] == "trained" for m in fusion.members)
-        if members_trained and weights_path(fusion.name, source).is_file():
+        shipped = files_read(fusion.name, source)
+        if members_trained and all(f.is_file() for f in shipped):
             copy_shipped(fusion.name)
+            for member in shipped[1:]:  # further members of one architecture (vgg19-2) beside the registry's own
+                shutil.copy2(member, folder)
             kinds[fusion.name] = "trained"
         else:
             save_ensemble(weights_path(fusion.name, folder), {m: 0.5 for m in fusion.members}, {"note": "random"})

@@ -33,8 +33,8 @@ from common import (
 
 
 from fer_desktop.inference import Classifier, TorchClassifier  # noqa: E402
-from fer_desktop.inference.onnx_backend import OnnxClassifier, weights_files  # noqa: E402
-from fer_desktop.weights import load_named  # noqa: E402
+from fer_desktop.inference.onnx_backend import OnnxClassifier  # noqa: E402
+from fer_desktop.weights import files_read, load_named  # noqa: E402
 
 BACKENDS = ("torch", "torch-autocast", "torch-compile", "torch-bf16", "torch-bf16-compile", "onnx-1t", "onnx-2t",
             "int8-1t", "int8-2t")
@@ -68,7 +68,7 @@ def make(backend: str, name: str, weights_dir: Path, cache_dir: Path) -> Classif
         return TorchVariant(name, model, spec, info, bf16="bf16" in backend, autocast="autocast" in backend,
                             compile="compile" in backend)
     threads = int(backend.removeprefix("onnx-").removesuffix("t"))
-    return OnnxClassifier.from_model(name, model, spec, info, weights_files(name, weights_dir, info),
+    return OnnxClassifier.from_model(name, model, spec, info, files_read(name, weights_dir),
                                      cache_dir=cache_dir, threads=threads)
 
 

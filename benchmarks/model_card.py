@@ -27,7 +27,7 @@ from common import ROOT, RESULTS_DIR, describe_machine, machine  # noqa: E402  (
 from fer_desktop.calibration import apply_calibration
 from fer_desktop.inference.onnx_backend import OnnxClassifier, quantized_path
 from fer_desktop.models import MODEL_NAMES, count_parameters, get_model, mirror_averaged
-from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_ensemble, load_model, weights_path
+from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, files_read, load_ensemble, load_model, member_path, weights_path
 from trainer.data import load_fer
 from trainer.metrics import classification_metrics, ece
 from trainer.predict import classifier_probs, predict_probs
@@ -343,22 +343,44 @@ def card(name: str, data, inference: dict, host: str) -> str:
     return "\n".join(lines)
 
 
+def further_member_lines(member: str, data) -> list[str]:
+    """A fusion's member that no section of its own cards (``vgg19-2``): its file, training and accuracy alone."""
+    path = member_path(member, DEFAULT_WEIGHTS_DIR)
+    model, spec, info = load_model(path)
+    x, y = data.select("public")
+    # Both passes are kept, so that the fusion's own are the weighted mean of its members' (measure).
+    PROBS[member, False] = predict_probs(model, spec, x, progress=f"{member}, single crop")
+    PROBS[member, True] = predict_probs(model, spec, x, tta=True, progress=f"{member}, ten-crop")
+    acc = classification_metrics(y, PROBS[member, False])["accuracy"]
+    return [f"- Member `{member}`: `{info['architecture']}` weights trained apart from the card's own "
+            f"`{info['architecture']}`; `weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB; "
+            f"PublicTest {acc:.2%} single crop alone",
+            *(f"  {line}" for line in [f"- Trained with: `{shown(info.get('command'))}`", training_line(info),
+                                       *soup_lines(info), *batchnorm_line(info), *started_from(info)])]
+
+
 def ensemble_card(name: str, data, inference: dict, host: str) -> str:
     """The fusion of the shipped members: its weights, size and the same measurements."""
     path = weights_path(name)
     model, spec, info = load_ensemble(path)
-    single, ten = measure(name, model, spec, data)
     members = info["members"]
-    size = sum(weights_path(m).stat().st_size for m in members) / 2**20
+    further = [m for m in members if m not in MODEL_NAMES]
+    further_lines = [line for m in further for line in further_member_lines(m, data)]
+    single, ten = measure(name, model, spec, data)
+    size = sum(f.stat().st_size for f in files_read(name)[1:]) / 2**20
+    fused_with = (f"`fer-desktop-train --model {name} --data fer2013.zip --out RUNS`, which finds the finished "
+                  "member runs in RUNS" if not further else
+                  f"`python -m trainer.fuse --data fer2013.zip --out DIR {' '.join(f'{m}=FILE' for m in members)}`")
     lines = [
         f"## {name}",
         "",
         "- Architecture: the average of its members' probabilities, weighted "
         + " + ".join(f"{w:.2f} x `{m}`" for m, w in members.items())
-        + f" ({count_parameters(model) / 1e6:.2f} M parameters in all); the members are the files carded above",
+        + f" ({count_parameters(model) / 1e6:.2f} M parameters in all); "
+        + ("the members are the files carded above" if not further else "members not carded above:"),
+        *further_lines,
         f"- File: `weights/{path.name}` (the fusion weights), reading the members' files: {size:.2f} MiB in all",
-        f"- Fused with: `fer-desktop-train --model {name} --data fer2013.zip --out RUNS`, which finds the finished "
-        "member runs in RUNS and picks the fusion weight (steps of 0.05) by single-crop PublicTest accuracy",
+        f"- Fused with: {fused_with}, which picks the fusion weights (steps of 0.05) by single-crop PublicTest accuracy",
         *results(name, single, ten, inference, host, data),
         *robustness_lines(name),
     ]

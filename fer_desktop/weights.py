@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,39 @@ class WeightsError(RuntimeError):
 def weights_path(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> Path:
     """Where a registered model's weights file lies in ``weights_dir``."""
     return registry.weights_path(name, weights_dir)
+
+
+def member_architecture(member: str) -> str | None:
+    """The architecture a fusion member's name declares (``vgg19`` for ``vgg19`` and ``vgg19-2``); None if none."""
+    arch, dash, tag = member.partition("-")
+    if arch not in ARCHITECTURES or (dash and not re.fullmatch(r"[a-z0-9]+", tag)):
+        return None
+    return arch
+
+
+def member_path(member: str, folder: Path) -> Path:
+    """Where a fusion's member lies: ``MEMBER.safetensors`` beside the fusion's JSON."""
+    return Path(folder) / f"{member}.safetensors"
+
+
+def files_read(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> list[Path]:
+    """Every file a registered model reads: its own and, for a fusion, the members its JSON names.
+
+    A fusion whose JSON is missing, unreadable or names no member files gives the files of its
+    registered members, the ones ``fer-desktop-train --model NAME`` writes (loading it names what
+    is wrong with the JSON).
+    """
+    entry = get_model(name)
+    path = weights_path(name, weights_dir)
+    if not entry.is_fusion:
+        return [path]
+    try:
+        members = list(json.loads(path.read_text())["members"])
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        members = []
+    if not members or not all(isinstance(m, str) and member_architecture(m) for m in members):
+        members = list(entry.members)
+    return [path, *(member_path(m, path.parent) for m in members)]
 
 
 def _retrain_hint(name: str) -> str:
@@ -144,14 +178,15 @@ def load_ensemble(path: Path) -> tuple[nn.Module, ModelSpec, dict[str, Any]]:
         members = dict(meta["members"])
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
         raise WeightsError(f"{path}: not a fer-desktop ensemble file (expected JSON with \"members\": "
-                           f"{{architecture: fusion weight}}; {type(e).__name__}: {e}); {_retrain_hint(path.stem)}")
-    if not all(m in ARCHITECTURES and _is_weight(w) for m, w in members.items()) or not sum(members.values()):
-        raise WeightsError(f"{path}: \"members\" must map architectures ({', '.join(ARCHITECTURES)}) to fusion "
+                           f"{{member: fusion weight}}; {type(e).__name__}: {e}); {_retrain_hint(path.stem)}")
+    if not all(member_architecture(m) and _is_weight(w) for m, w in members.items()) or not sum(members.values()):
+        raise WeightsError(f"{path}: \"members\" must map member files, each named by its architecture "
+                           f"({', '.join(ARCHITECTURES)}) with an optional tag such as vgg19-2, to fusion "
                            f"weights of 0 or more, not all 0; found {members!r}; {_retrain_hint(path.stem)}")
     models, specs = [], []
     for name in members:
         try:
-            model, spec, _ = load_model(weights_path(name, path.parent), name)
+            model, spec, _ = load_model(member_path(name, path.parent), member_architecture(name))
         except WeightsError as e:
             raise WeightsError(f"{path} names the member {name}: {e}") from None
         models.append(model)
@@ -170,6 +205,7 @@ def load_named(name: str, weights_dir: Path = DEFAULT_WEIGHTS_DIR) -> tuple[nn.M
 
 
 __all__ = [
-    "DEFAULT_WEIGHTS_DIR", "WeightsError", "load_ensemble", "load_model",
-    "load_named", "read_info", "run_record", "save_ensemble", "save_weights", "update_weights", "weights_path",
+    "DEFAULT_WEIGHTS_DIR", "WeightsError", "files_read", "load_ensemble", "load_model",
+    "load_named", "member_architecture", "member_path", "read_info", "run_record", "save_ensemble", "save_weights",
+    "update_weights", "weights_path",
 ]

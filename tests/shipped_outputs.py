@@ -57,12 +57,11 @@ def decode_face(text: str) -> np.ndarray:
 
 def weights_hash(name: str) -> str:
     """SHA-256 over every file the model reads: its own and, for a fusion, its members'."""
-    from fer_desktop.models import get_model
-    from fer_desktop.weights import weights_path
+    from fer_desktop.weights import files_read
 
     digest = hashlib.sha256()
-    for n in get_model(name).needs():
-        digest.update(weights_path(n).read_bytes())
+    for path in files_read(name):
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -77,12 +76,12 @@ def outputs(name: str, faces: dict[str, np.ndarray]) -> dict[str, list[float]]:
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
-    from fer_desktop.models import MODEL_NAMES, get_model
-    from fer_desktop.weights import weights_path
+    from fer_desktop.models import MODEL_NAMES
+    from fer_desktop.weights import files_read
 
     crop = astronaut_crop()
     faces = fixed_faces(crop)
-    shipped = [n for n in MODEL_NAMES if all(weights_path(m).is_file() for m in get_model(n).needs())]
+    shipped = [n for n in MODEL_NAMES if all(f.is_file() for f in files_read(n))]
     record = {"astronaut": encode_face(crop),
               "models": {n: {"sha256": weights_hash(n), "probs": outputs(n, faces)} for n in shipped}}
     RECORD.parent.mkdir(exist_ok=True)

@@ -8,6 +8,7 @@ answer; every registry entry must load and read the astronaut's smile.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +18,9 @@ from fer_desktop.emotions import EMOTIONS
 from fer_desktop.inference import load_classifier
 from fer_desktop.inference.onnx_backend import quantized_path
 from fer_desktop.models import MODEL_NAMES, get_model
-from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_named, read_info, weights_path
+from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, files_read, load_named, member_architecture, read_info
 
-SHIPPED = [n for n in MODEL_NAMES if all(weights_path(m).is_file() for m in get_model(n).needs())]
+SHIPPED = [n for n in MODEL_NAMES if all(f.is_file() for f in files_read(n))]
 RECORDED = json.loads(RECORD.read_text())
 SAME = 1e-4  # largest probability difference between two runs of one model on one input
 
@@ -77,9 +78,10 @@ def test_the_exported_graph_carries_the_preprocessing(name: str, faces: dict[str
     torch_probs = load_classifier(name, "cpu", backend="torch").predict(batch)
     np.testing.assert_allclose(onnx.predict(batch), torch_probs, atol=SAME)
     np.testing.assert_allclose(onnx.predict(batch[:1]), torch_probs[:1], atol=SAME)  # batch-independent
-    for member in get_model(name).needs():
-        if not get_model(member).is_fusion:
-            assert read_info(weights_path(member))["spec"] == get_model(member).spec.to_dict()
+    for path in files_read(name):
+        if path.suffix == ".safetensors":
+            info = read_info(path)
+            assert info["spec"] == get_model(info["architecture"]).spec.to_dict()
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -90,16 +92,16 @@ def test_every_registry_entry_reads_the_astronauts_smile(name: str) -> None:
     assert [EMOTIONS[i] for i in probs.argmax(1)] == ["happy", "happy"]
 
 
-@pytest.mark.parametrize("name", [n for n in SHIPPED if not get_model(n).is_fusion])
-def test_each_shipped_file_carries_its_training_record(name: str) -> None:
+@pytest.mark.parametrize("path", sorted(DEFAULT_WEIGHTS_DIR.glob("*.safetensors")), ids=lambda p: p.stem)
+def test_each_shipped_file_carries_its_training_record(path: Path) -> None:
     # benchmarks/model_card.py writes the card from the files alone: run folders do not ship.
-    info = read_info(weights_path(name))
+    info = read_info(path)
     record = info["training"]
     assert 1 <= info["epoch"] <= record["epochs_run"] <= info["epochs"]
     assert record["train_seconds"] > 0 and record["machines"] and info["command"].startswith("fer-desktop-train")
 
 
 @pytest.mark.parametrize("name", [n for n in SHIPPED if get_model(n).is_fusion])
-def test_a_shipped_fusion_reads_only_its_registered_members(name: str) -> None:
+def test_a_shipped_fusion_reads_only_its_registered_architectures(name: str) -> None:
     _, _, info = load_named(name)
-    assert set(info["members"]) == set(get_model(name).members)
+    assert {member_architecture(m) for m in info["members"]} == set(get_model(name).members)

@@ -418,8 +418,9 @@ def test_ensemble_fuses_finished_member_runs(tmp_path: Path) -> None:
     # Exact twentieths that add up to one: the JSON reads 0.45, never 0.44999999999999996.
     assert {round(v * 20) / 20 for v in meta["members"].values()} == set(meta["members"].values())
     assert meta["members"][first] + meta["members"][second] == 1
-    search = {float(k): v for k, v in meta["fusion_search"].items()}
+    search = {float(k.split("/")[0]): v for k, v in meta["fusion_search"].items()}
     assert sorted(search) == pytest.approx([i / 20 for i in range(21)])
+    assert all(float(a) + float(b) == 1 for a, b in (k.split("/") for k in meta["fusion_search"]))
     best = max(search.values())
     assert meta["public_accuracy"] == best == search[min(search, key=lambda g: abs(g - w))]
     # Of the weights that tie for the best accuracy, the one nearest an even split.

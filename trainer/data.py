@@ -54,6 +54,11 @@ class FerData:
         return {s: int(len(self.select(s)[1])) for s in SPLITS}
 
 
+def describe_data(path: str | Path) -> str:
+    """What a model trained on ``path`` was trained on, for its weights' record."""
+    return f"FER-2013 ({Path(path).name}): train split, selected on PublicTest"
+
+
 def _decode(data: bytes) -> np.ndarray | None:
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if img is None or img.size == 0:

@@ -26,10 +26,10 @@ import numpy as np
 from fer_desktop.cli import EXIT_INTERRUPTED, add_data, add_json, add_version_flag, shared_flags
 from fer_desktop.export.files import write_bytes_atomically, write_json
 from fer_desktop.inference.onnx_backend import (
-    WEIGHTS_DIGEST_KEY, OnnxClassifier, export_onnx, quantized_path, weights_digest, weights_files,
+    WEIGHTS_DIGEST_KEY, OnnxClassifier, export_onnx, quantized_path, weights_digest,
 )
 from fer_desktop.models import MODEL_NAMES
-from fer_desktop.weights import WeightsError, load_named
+from fer_desktop.weights import WeightsError, files_read, load_named
 from trainer.data import DataError, load_fer
 from trainer.predict import classifier_probs
 
@@ -82,7 +82,7 @@ def quantize(float_model: Path, faces: np.ndarray, out: Path, metadata: dict[str
 
 def run(args: argparse.Namespace) -> dict:
     model, spec, info = load_named(args.model, args.weights)
-    files = weights_files(args.model, args.weights, info)
+    files = files_read(args.model, args.weights)
     data = load_fer(args.data)
     faces = calibration_faces(data.select("train")[0], args.faces, args.seed)
     out = quantized_path(args.model, args.weights)

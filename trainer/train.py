@@ -15,7 +15,6 @@ import json
 import math
 import os
 import shlex
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,11 +33,12 @@ from fer_desktop.inference import resolve_device
 from fer_desktop.models import MODEL_NAMES, SPECS, by_preference, count_parameters, create_model, get_model
 from fer_desktop.preprocess import normalize
 from fer_desktop.weights import (
-    DEFAULT_WEIGHTS_DIR, WeightsError, load_ensemble, load_model, load_named, read_info, save_ensemble, save_weights,
+    DEFAULT_WEIGHTS_DIR, WeightsError, load_ensemble, load_model, load_named, read_info, save_weights,
     update_weights,
 )
 from trainer.augment import AugmentConfig, augment
-from trainer.data import DataError, FerData, load_fer
+from trainer.data import DataError, FerData, describe_data, load_fer
+from trainer.fuse import fuse
 from trainer import distributed
 from trainer.distributed import Ranks, any_rank, ranks_from_environment, share_of_batch, summed, wait_for_main, wrap
 from trainer.machine import describe_machine, machine
@@ -189,10 +189,6 @@ def train_step(
 def atomic_save(obj, path: Path) -> None:
     with replace_atomically(path) as tmp:
         torch.save(obj, tmp)
-
-
-def describe_data(path: str) -> str:
-    return f"FER-2013 ({Path(path).name}): train split, selected on PublicTest"
 
 
 def load_trained(ref: str) -> tuple[torch.nn.Module, object, dict]:
@@ -516,9 +512,8 @@ def record_training(path: Path, history: list[dict]) -> None:
 
 
 def train_ensemble(cfg: TrainConfig) -> Path:
-    """Train the members that are not trained yet, then pick the fusion weight on PublicTest."""
+    """Train the members that are not trained yet, then pick the fusion weights on PublicTest (trainer.fuse)."""
     entry = get_model(cfg.model)
-    first, second = entry.members  # the fusion search below weighs two members
     run_dir = Path(cfg.out) / entry.name
     ranks = ranks_from_environment()
     device = distributed.start(ranks, resolve_device(cfg.device))
@@ -542,28 +537,9 @@ def train_ensemble(cfg: TrainConfig) -> Path:
             return run_dir  # --stop-after or --time-limit ended the member's run early
     if not ranks.main:
         return run_dir  # the fusion is a few seconds of one process's work
-    data = load_fer(cfg.data)
-    val_x, val_y = data.select("public")
     use_threads(cfg, device)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    probs = []
-    for member in entry.members:
-        src = Path(cfg.out) / member / f"{member}.safetensors"
-        shutil.copy2(src, run_dir / src.name)
-        model, spec, _ = load_model(src)
-        probs.append(predict_probs(model.to(device), spec, val_x, device))
-    steps = 20  # pairs (i, steps - i) / steps: exact decimals in ensemble.json, not 1 - 0.55 = 0.44999999999999996
-    pairs = [(i / steps, (steps - i) / steps) for i in range(steps + 1)]
-    accs = [float(((a * probs[0] + b * probs[1]).argmax(1) == val_y).mean()) for a, b in pairs]
-    best = max(range(len(pairs)), key=lambda i: (accs[i], -abs(pairs[i][0] - 0.5)))
-    w, rest = pairs[best]
-    print(f"{entry.name}: {first} weight {w:.2f} gives PublicTest {accs[best]:.2%}", file=sys.stderr)
-    save_ensemble(run_dir / entry.weights_name, {first: w, second: rest}, {
-        "public_accuracy": accs[best], "trained_on": describe_data(cfg.data),
-        "fusion_search": {f"{w:.2f}": a for (w, _), a in zip(pairs, accs)},
-    })
-    write_report(run_dir, entry.name, data, device, history=None)
-    return run_dir
+    members = {m: Path(cfg.out) / m / f"{m}.safetensors" for m in entry.members}
+    return fuse(members, load_fer(cfg.data), describe_data(cfg.data), run_dir, entry.name, device)
 
 
 def main(argv: list[str] | None = None) -> None:

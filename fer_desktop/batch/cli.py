@@ -97,10 +97,10 @@ def checked_settings(model: str, device: str, args: argparse.Namespace) -> Setti
     """Load the model once here: a missing weights file is one error before any worker starts, and the
     ONNX export is made once (the workers then find it in the cache)."""
     from fer_desktop.inference import load_classifier
-    from fer_desktop.inference.onnx_backend import weights_files
+    from fer_desktop.weights import files_read
 
     classifier = load_classifier(model, device, args.weights, args.backend)
-    files = weights_files(model, Path(args.weights), classifier.info)
+    files = files_read(model, Path(args.weights))
     return Settings(model=model, device=device, backend=args.backend, weights_dir=str(Path(args.weights).absolute()),
                     smoothing=args.smoothing, weights_sha256=files_digest(files))
 

@@ -77,12 +77,12 @@ def default_model_name(device: str, weights_dir: Path | None = None) -> str:
     at all, the preferred model, so that the error names its file.
     """
     from fer_desktop.models import by_preference
-    from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, weights_path
+    from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, files_read
 
     folder = Path(weights_dir or DEFAULT_WEIGHTS_DIR)
     order = by_preference(device)
     for entry in order:
-        if all(weights_path(n, folder).is_file() for n in entry.needs()):
+        if all(f.is_file() for f in files_read(entry.name, folder)):
             return entry.name
     return order[0].name
 
@@ -135,14 +135,12 @@ def load_classifier(
         if cached is not None:
             return cached
     from fer_desktop.inference.torch_backend import TorchClassifier
-    from fer_desktop.weights import load_named
+    from fer_desktop.weights import files_read, load_named
 
     model, spec, info = load_named(name, weights_dir)
     if backend == "onnx":
-        from fer_desktop.inference.onnx_backend import weights_files
-
         try:
-            return OnnxClassifier.from_model(name, model, spec, info, weights_files(name, weights_dir, info),
+            return OnnxClassifier.from_model(name, model, spec, info, files_read(name, weights_dir),
                                              threads=threads)
         except Exception as e:  # an exporter or runtime gap must not cost the user the model
             reason = f"{type(e).__name__}: {e}".splitlines()[0]

@@ -54,17 +54,6 @@ def default_cache_dir() -> Path:
     return resources.cache_dir() / "onnx"
 
 
-def weights_files(name: str, weights_dir: Path, info: dict[str, Any]) -> list[Path]:
-    """The files a model was read from: its safetensors, or a fusion's JSON and its members' (as the JSON names them)."""
-    from fer_desktop.models import get_model
-    from fer_desktop.weights import weights_path
-
-    path = weights_path(name, weights_dir)
-    if not get_model(name).is_fusion:
-        return [path]
-    return [path, *(weights_path(member, weights_dir) for member in info["members"])]
-
-
 def _torch_version() -> str:
     try:
         return version("torch")  # from the package's metadata: no 2 s import of torch
@@ -156,12 +145,11 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
 def _described(name: str, weights_dir: Path) -> tuple[dict[str, Any], list[Path], ModelSpec]:
     """A model's record, its weights files and its input spec, read from the files' headers (no PyTorch)."""
     from fer_desktop.models import ModelSpec, get_model
-    from fer_desktop.weights import read_info, weights_path
+    from fer_desktop.weights import files_read, read_info
 
-    path = weights_path(name, weights_dir)
+    files = files_read(name, weights_dir)
     fusion = get_model(name).is_fusion
-    info = json.loads(path.read_text()) if fusion else read_info(path)
-    files = weights_files(name, weights_dir, info)
+    info = json.loads(files[0].read_text()) if fusion else read_info(files[0])
     return info, files, ModelSpec(**read_info(files[1 if fusion else 0])["spec"])
 
 

@@ -40,8 +40,9 @@ class ModelEntry:
     """One model the user can pick: what it is, how it is built, where its weights lie.
 
     An architecture has a ``spec`` and a ``build``; a fusion has ``members``
-    (other entries' names) and its weights file is a JSON naming their fusion
-    weights. ``temperature`` is the place for a calibration (the softmax
+    (the architectures it fuses, each trained by ``fer-desktop-train --model``
+    NAME) and its weights file is a JSON naming the member files and their
+    fusion weights (fer_desktop.weights: one or more files per architecture). ``temperature`` is the place for a calibration (the softmax
     temperature fitted on held-out data): None means uncalibrated, and a
     calibration stored with a weights file overrides it.
     """
@@ -68,10 +69,6 @@ class ModelEntry:
     @property
     def weights_name(self) -> str:
         return f"{self.name}.json" if self.is_fusion else f"{self.name}.safetensors"
-
-    def needs(self) -> tuple[str, ...]:
-        """Every entry whose weights file this one reads: itself, then its members."""
-        return (self.name, *self.members)
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
