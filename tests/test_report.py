@@ -90,3 +90,37 @@ def test_errors_name_the_file_and_overwrite_nothing(tmp_path: Path, capsys) -> N
     assert "report.html exists" in capsys.readouterr().err
     assert (out / "report.html").read_text() == "the user's own page"
     assert main([str(csv_path), "--out", str(out), "--overwrite"]) == 0
+
+
+def test_a_recording_cut_short_mid_row_is_reported_without_its_last_row(tmp_path: Path, capsys) -> None:
+    csv_path = tmp_path / "cut.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    text = csv_path.read_text()
+    rows = len(text.splitlines()) - 1
+    csv_path.write_text(text[:-40])  # a copy taken, or a recording killed, in the middle of its last row
+    assert main([str(csv_path), "--out", str(tmp_path / "r")]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["rows"] == rows - 1 and summary["rows_cut_short"] == 1
+    assert "the last cut short and left out" in (tmp_path / "r" / "report.html").read_text()
+
+    lines = text.splitlines()
+    lines[4] = ",".join(lines[4].split(",")[:5])  # a short row that is not the last: the file was edited
+    csv_path.write_text("\n".join(lines) + "\n")
+    assert main([str(csv_path), "--out", str(tmp_path / "r2")]) == 1
+    err = capsys.readouterr().err
+    assert f"{csv_path} line 5: 5 fields where the header has" in err and "Traceback" not in err
+
+
+def test_a_spreadsheets_byte_order_mark_is_read_and_binary_is_not_a_recording(tmp_path: Path, capsys) -> None:
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    bom = tmp_path / "bom.csv"
+    bom.write_text(csv_path.read_text(), encoding="utf-8-sig")  # what "CSV UTF-8" in a spreadsheet saves
+    assert main([str(bom), "--out", str(tmp_path / "r")]) == 0
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["rows"] == len(csv_path.read_text().splitlines()) - 1
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(bytes(range(256)) * 8)
+    assert main([str(binary), "--out", str(tmp_path / "r3")]) == 1
+    err = capsys.readouterr().err
+    assert "not a fer-desktop recording (not UTF-8 text)" in err and "Traceback" not in err
+    assert not (tmp_path / "r3").exists()

@@ -56,11 +56,12 @@ def render(summary: dict[str, Any], figures: dict[str, list[Path]]) -> str:
     note = (f'<p class="note">{left_out} faces seen more briefly are in the table and summary.json, '
             "without figures.</p>" if left_out > 0 else "")
     models = ", ".join(summary["models"]) or "none"
+    cut = ", the last cut short and left out" if summary.get("rows_cut_short") else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>fer-desktop report: {escape(summary['source'])}</title>
 <style>{STYLE}</style></head><body>
 <h1>Session report: {escape(summary['source'])}</h1>
-<p>{summary['rows']} rows ({summary['rows_without_model']} without a model), model {escape(models)}.
+<p>{summary['rows']} rows ({summary['rows_without_model']} without a model{cut}), model {escape(models)}.
 Uncertain frames from the {escape(summary['uncertain_from'])}.
 Neutral baselines: {escape(summary['neutral_baselines'])}{BASELINE_NOTE if summary['neutral_baselines'].startswith('applied') else ''}.</p>
 <table><tr><th>face</th><th>seconds seen</th><th>dominant</th><th>its share</th><th>changes</th>

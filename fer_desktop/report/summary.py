@@ -196,35 +196,66 @@ class SessionSummary:
     uncertain_from: str  # "confident column" or "confidence below P"
     models: list[str]
     baselines: str = "none recorded"  # whether and from where neutral baselines were applied
+    rows_cut_short: int = 0  # a last row with fewer fields than the header (a copy or a kill mid-write), left out
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source, "rows": self.rows, "rows_without_model": self.rows_without_model,
+            "rows_cut_short": self.rows_cut_short,
             "uncertain_from": self.uncertain_from, "models": self.models, "neutral_baselines": self.baselines,
             "faces": [f.to_dict() for f in self.faces.values()],
         }
 
 
-def read_chunks(path: Path, size: int | None = None) -> Iterator[tuple[list[str], int, list[list[str]]]]:
-    """(header, line number of the first row, up to ``size`` rows, by default ``CHUNK_ROWS``) of a CSV, a chunk at a time."""
+def read_chunks(path: Path, size: int | None = None, cut_short: list[int] | None = None,
+                ) -> Iterator[tuple[list[str], int, list[list[str]]]]:
+    """(header, line number of the first row, up to ``size`` rows, by default ``CHUNK_ROWS``) of a CSV, a chunk at a time.
+
+    Every row has the header's fields. A last row with fewer is dropped, as a recording copied or
+    killed mid-write ends, and its line number goes into ``cut_short``; a row of the wrong length
+    anywhere else is an error naming its line.
+    """
     size = size or CHUNK_ROWS
     try:
-        f = open(path, newline="", encoding="utf-8")
+        # utf-8-sig: a recording saved again by a spreadsheet ("CSV UTF-8") starts with a byte-order mark
+        f = open(path, newline="", encoding="utf-8-sig")
     except FileNotFoundError:
         raise ReportError(f"{path}: file not found; give the CSV a recording wrote") from None
     except OSError as e:
         raise ReportError(f"{path}: cannot be read ({e.strerror or e})") from None
     with f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        missing = [c for c in REQUIRED if header is None or c not in header]
-        if missing:
-            raise ReportError(f"{path}: not a fer-desktop recording (no column {', '.join(missing)}); "
-                              "give the CSV the window's Record or --headless --csv wrote")
-        line = 2
-        while chunk := list(islice(reader, size)):
+        try:
+            yield from _chunks(path, csv.reader(f), size, [] if cut_short is None else cut_short)
+        except UnicodeDecodeError:
+            raise ReportError(f"{path}: not a fer-desktop recording (not UTF-8 text); give the CSV the "
+                              "window's Record or --headless --csv wrote") from None
+        except csv.Error as e:
+            raise ReportError(f"{path}: not a CSV file ({e})") from None
+
+
+def _chunks(path: Path, reader: Iterator[list[str]], size: int, cut_short: list[int],
+            ) -> Iterator[tuple[list[str], int, list[list[str]]]]:
+    header = next(reader, None)
+    missing = [c for c in REQUIRED if header is None or c not in header]
+    if missing:
+        raise ReportError(f"{path}: not a fer-desktop recording (no column {', '.join(missing)}); "
+                          "give the CSV the window's Record or --headless --csv wrote")
+    line = 2
+    chunk = list(islice(reader, size))
+    while chunk:
+        following = list(islice(reader, size))
+        short = [i for i, row in enumerate(chunk) if len(row) != len(header)]
+        if short and (following or short != [len(chunk) - 1] or len(chunk[-1]) > len(header)):
+            row = chunk[short[0]]
+            raise ReportError(f"{path} line {line + short[0]}: {len(row)} fields where the header has "
+                              f"{len(header)}; the file was changed since it was recorded")
+        if short:
+            cut_short.append(line + len(chunk) - 1)
+            chunk = chunk[:-1]
+        if chunk:
             yield header, line, chunk
-            line += len(chunk)
+        line += len(chunk)
+        chunk = following
 
 
 def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Path, blank_ok: bool = False) -> np.ndarray:
@@ -268,7 +299,8 @@ def summarise(path: Path, uncertain_below: float, use_baselines: bool = True) ->
     models: list[str] = []
     total = without_model = 0
     has_verdict = has_quality = False
-    for header, first_line, chunk in read_chunks(path):
+    cut_short: list[int] = []
+    for header, first_line, chunk in read_chunks(path, cut_short=cut_short):
         at = {name: i for i, name in enumerate(header)}
         has_verdict, has_quality = "confident" in at, all(c in at for c in QUALITY)
         total += len(chunk)
@@ -319,7 +351,7 @@ def summarise(path: Path, uncertain_below: float, use_baselines: bool = True) ->
         baselines = "ignored (--ignore-baselines)"
     else:
         baselines = f"applied from {baselines_path(path).name}" if applied else "none recorded"
-    return SessionSummary(path.name, faces, total, without_model, source, sorted(models), baselines)
+    return SessionSummary(path.name, faces, total, without_model, source, sorted(models), baselines, len(cut_short))
 
 
 def _apply_baselines(probs: np.ndarray, numbers: np.ndarray, known: dict[int, NeutralBaseline], lines: list[int],
