@@ -250,3 +250,31 @@ def test_ray_gives_the_outputs_of_the_process_pool(clips: Path, weights_dir: Pat
         ray_summary = json.loads((ray_out / entry["summary"]).read_text())
         pool_summary = json.loads((pool_out / entry["summary"]).read_text())
         assert _untimed(ray_summary) == _untimed(pool_summary)
+
+
+def test_an_index_json_the_batch_did_not_write_is_left_alone(clips: Path, weights_dir: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.json").write_text('{"mine": 1}')
+    code = main([str(clips / "b.avi"), "--out", str(out), *model_args(weights_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and "index.json is not an index that fer-desktop-batch wrote" in err and "Traceback" not in err
+    assert (out / "index.json").read_text() == '{"mine": 1}' and not list(out.rglob("*.csv"))
+
+
+@pytest.mark.parametrize("out", ["{file}/sub", "/proc/fer-desktop-batch-out"])
+def test_an_out_folder_that_cannot_be_made_is_one_sentence(out: str, clips: Path, weights_dir: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    file = tmp_path / "a_file"
+    file.write_text("x")
+    code = main([str(clips / "b.avi"), "--out", out.format(file=file), *model_args(weights_dir)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "the folder cannot be made" in err and len(err.splitlines()) == 1
+
+
+def test_a_folder_without_videos_says_so(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path / "empty"), "--out", str(tmp_path / "out")])
+    assert exit_.value.code == 2 and "empty: this folder holds no video" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from fer_desktop.app import add_model_arguments, resolve_model_arguments
 from fer_desktop.cli import add_version_flag
 from fer_desktop.batch.cluster import ClusterError, check_address
 from fer_desktop.batch.fingerprint import files_digest
-from fer_desktop.batch.index import FolderBusyError
+from fer_desktop.batch.index import FolderBusyError, ForeignIndexError
 from fer_desktop.batch.inputs import VIDEO_SUFFIXES, InputError, find_videos
 from fer_desktop.batch.runner import Dispatch, Outcome, run_batch
 from fer_desktop.batch.task import Settings
@@ -76,12 +76,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.ray:
             check_address(args.ray)
         settings = checked_settings(model, device, args)
-    except (ClusterError, WeightsError, OSError, RuntimeError) as e:
+    except (ClusterError, WeightsError, OSError, RuntimeError, ValueError) as e:
+        # ValueError: --backend int8 for weights with no int8 file made from them
         print(f"fer-desktop-batch: {e}", file=sys.stderr)
         return 2
     try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"fer-desktop-batch: --out {args.out}: the folder cannot be made ({e.strerror or e})", file=sys.stderr)
+        return 2
+    try:
         outcome = run_batch(videos, args.out, settings, _dispatch(args, settings))
-    except (ClusterError, FolderBusyError) as e:
+    except (ClusterError, FolderBusyError, ForeignIndexError) as e:
         print(f"fer-desktop-batch: {e}", file=sys.stderr)
         return 2
     except OSError as e:

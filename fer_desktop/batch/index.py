@@ -41,14 +41,20 @@ class BatchIndex:
 
     @classmethod
     def load(cls, out_dir: Path) -> BatchIndex:
-        """The index in ``out_dir``; empty when there is none, or when it cannot be read (then every video is redone)."""
+        """The index in ``out_dir``; empty when there is none, or when its entries cannot be read (then every
+        video is redone). A file of that name that this command did not write is left alone: ForeignIndexError."""
         path = Path(out_dir) / INDEX_NAME
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            entries = {e["name"]: e for e in data["videos"]}
         except FileNotFoundError:
-            entries = {}
-        except (OSError, ValueError, KeyError, TypeError) as e:
+            return cls(out_dir, {})
+        except (OSError, ValueError) as e:
+            raise ForeignIndexError(path, f"{type(e).__name__}: {e}") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("videos"), list):
+            raise ForeignIndexError(path, f"no \"format\": {FORMAT} with a \"videos\" list")
+        try:
+            entries = {e["name"]: e for e in data["videos"]}
+        except (KeyError, TypeError) as e:
             print(f"fer-desktop-batch: {path} cannot be read ({e}); every video will be analysed again",
                   file=sys.stderr)
             entries = {}
@@ -77,6 +83,14 @@ class BatchIndex:
 
 class FolderBusyError(RuntimeError):
     pass
+
+
+class ForeignIndexError(RuntimeError):
+    """The output folder holds an ``index.json`` that fer-desktop-batch did not write: it is not replaced."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path} is not an index that fer-desktop-batch wrote ({why}); give another --out "
+                         "folder, or move that file away")
 
 
 @contextmanager

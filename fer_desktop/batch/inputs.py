@@ -35,6 +35,9 @@ def find_videos(inputs: Sequence[str], out_dir: Path, cwd: Path | None = None) -
     videos: dict[Path, Video] = {}
     for spec in inputs:
         found = list(_expand(spec, out_dir, cwd))
+        if not found and _absolute(Path(spec).expanduser(), cwd).is_dir():
+            raise InputError(f"{spec}: this folder holds no video ({', '.join(sorted(VIDEO_SUFFIXES)[:6])}, ...); "
+                             "name other files directly")
         if not found:
             raise InputError(f"{spec}: no such file or folder, and no video matches it as a pattern")
         for path in found:
