@@ -126,7 +126,10 @@ def _run_command(args: argparse.Namespace, model: str, device: str, signals: Sto
     summary = recorder.summary
     extra: dict[str, object] = {"device": device, "backend": None}
     try:
-        classifier = load_classifier(model, device, args.weights, args.backend)
+        try:
+            classifier = load_classifier(model, device, args.weights, args.backend)
+        except ValueError as e:  # --backend int8 for weights with no int8 file made from them
+            raise WeightsError(str(e)) from None
         extra["backend"] = classifier.backend
         if signals.received is None:
             run_headless(args.source, classifier, recorder=recorder, smoothing=args.smoothing,

@@ -356,6 +356,13 @@ def test_every_bad_flag_is_one_sentence_and_exit_code_2(argv: list[str], names: 
     assert not list(tmp_path.glob("*.csv"))
 
 
+def test_int8_without_an_int8_file_is_one_sentence(clip: Path, weights_dir: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    code, err = run_cli(headless(clip, weights_dir, "--backend", "int8", "--csv", str(tmp_path / "a.csv")), capsys)
+    assert code == 2 and "no int8 model made from these weights" in err and "--backend onnx" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "a.csv").exists()
+
+
 # -- the one helper that writes files ------------------------------------------------------------------------------
 
 
