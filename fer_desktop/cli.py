@@ -1,8 +1,8 @@
 """What every command shares, defined once: its common flags, ``--version`` and the exit codes.
 
 ``fer-desktop``, ``fer-desktop-train``, ``fer-desktop-eval`` and
-``fer-desktop-export`` take ``--device``, ``--weights``, ``--data`` and
-``--json`` with the same meaning and the same accepted values:
+``fer-desktop-export`` take ``--device``, ``--weights``, ``--data``,
+``--json`` and ``--overwrite`` with the same meaning and the same accepted values:
 
     parser = argparse.ArgumentParser(parents=[shared_flags("device", "weights")])
 """
@@ -55,9 +55,13 @@ def add_json(p: argparse._ActionsContainer, what: str) -> None:
     p.add_argument("--json", type=Path, metavar="OUT.json", help=f"also write {what} here, as JSON")
 
 
+def add_overwrite(p: argparse._ActionsContainer) -> None:
+    p.add_argument("--overwrite", action="store_true", help="replace output files that exist (never done without it)")
+
+
 _ADDERS = {
     "device": add_device, "weights": add_weights, "data": add_data,
-    "json": lambda p: add_json(p, "the results"),
+    "json": lambda p: add_json(p, "the results"), "overwrite": add_overwrite,
 }
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from fer_desktop.cli import add_version_flag, interruptible, shared_flags
 from fer_desktop.emotions import EMOTIONS, FACE_SIZE
+from fer_desktop.export.outputs import OutputError, check_outputs
 from fer_desktop.models import MODEL_NAMES
 from fer_desktop.weights import WeightsError, load_named
 
@@ -31,30 +32,40 @@ def export_model(name: str, weights_dir: Path, out: Path, tolerance: float = TOL
     from fer_desktop.inference import TorchClassifier
     from fer_desktop.inference.onnx_backend import OnnxClassifier, export_onnx
 
+    from fer_desktop.export.files import replace_atomically
+
     model, spec, info = load_named(name, weights_dir)
     reference = TorchClassifier(name, model, spec, "cpu", info)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".onnx.tmp")
-    export_onnx(reference.net, tmp)
-    tmp.replace(out)
-    exported = OnnxClassifier(name, out, spec, info)
-    faces = np.random.default_rng(0).integers(0, 256, (8, FACE_SIZE, FACE_SIZE), dtype=np.uint8)
-    diff = max(float(np.abs(exported.predict(faces[:n]) - reference.predict(faces[:n])).max()) for n in (1, 8))
-    if diff > tolerance:
-        raise ValueError(f"{out}: the exported model differs from PyTorch by {diff:.1e} (> {tolerance:.0e})")
+    with replace_atomically(out) as tmp:  # only a file that passed the check takes the name
+        export_onnx(reference.net, tmp)
+        exported = OnnxClassifier(name, tmp, spec, info)
+        faces = np.random.default_rng(0).integers(0, 256, (8, FACE_SIZE, FACE_SIZE), dtype=np.uint8)
+        diff = max(float(np.abs(exported.predict(faces[:n]) - reference.predict(faces[:n])).max()) for n in (1, 8))
+        if diff > tolerance:
+            raise ValueError(f"the exported model differs from PyTorch by {diff:.1e} (> {tolerance:.0e}); "
+                             f"{out} is not written")
     return diff
 
 
 @interruptible("fer-desktop-export")
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fer-desktop-export", description=__doc__.split("\n\n")[0],
-                                parents=[shared_flags("weights")])
+                                parents=[shared_flags("weights", "overwrite")])
     add_version_flag(p)
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
     p.add_argument("--out", type=Path, metavar="FILE.onnx", help="default: MODEL.onnx in the current folder")
     p.add_argument("--tolerance", type=float, default=TOLERANCE, help="largest probability difference accepted")
     args = p.parse_args(argv)
+    if not args.tolerance > 0:
+        p.error(f"--tolerance {args.tolerance}: give a difference above 0")
     out = args.out or Path(f"{args.model}.onnx")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        check_outputs([("--out", out)], overwrite=args.overwrite)
+    except OutputError as e:
+        p.error(str(e))
+    except OSError as e:
+        p.error(f"--out {out}: the folder {out.parent} cannot be made ({e.strerror or e})")
     t = time.perf_counter()
     try:
         diff = export_model(args.model, args.weights, out, args.tolerance)

@@ -167,6 +167,26 @@ def test_export_command_names_a_missing_weights_file(tmp_path: Path, capsys: pyt
     assert "vgg19.safetensors" in capsys.readouterr().err
 
 
+def test_export_command_never_replaces_a_file_unasked(weights: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    mine = tmp_path / "mine.onnx"
+    mine.write_text("the user's own file")
+    with pytest.raises(SystemExit) as exit_:
+        export_main(["--model", "squeezenet", "--weights", str(weights), "--out", str(mine)])
+    assert exit_.value.code == 2 and "already exists" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # a folder is refused before the export, not after it
+        export_main(["--model", "squeezenet", "--weights", str(weights), "--out", str(tmp_path)])
+    assert exit_.value.code == 2 and "is a folder" in capsys.readouterr().err
+    assert mine.read_text() == "the user's own file" and sorted(p.name for p in tmp_path.iterdir()) == ["mine.onnx"]
+    # A check that fails leaves the old file too, and no partial one.
+    assert export_main(["--model", "squeezenet", "--weights", str(weights), "--out", str(mine), "--overwrite",
+                        "--tolerance", "1e-30"]) == 2
+    assert "is not written" in capsys.readouterr().err
+    assert mine.read_text() == "the user's own file" and sorted(p.name for p in tmp_path.iterdir()) == ["mine.onnx"]
+    assert export_main(["--model", "squeezenet", "--weights", str(weights), "--out", str(mine), "--overwrite"]) == 0
+    assert ort.InferenceSession(str(mine), providers=["CPUExecutionProvider"]).get_inputs()[0].name == "faces"
+
+
 def _failing_export(*args: object, **kwargs: object) -> None:
     raise RuntimeError("export failed (simulated)")
 
