@@ -103,3 +103,33 @@ def test_calibration_metrics_and_reliability_diagram(tmp_path, monkeypatch, alwa
     assert calibrated["ece"] < plain["ece"] and calibrated["nll"] < plain["nll"] and calibrated["brier"] < plain["brier"]
     assert calibrated["uncalibrated"]["ece"] == pytest.approx(plain["ece"])
     assert (tmp_path / "calibrated-reliability.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_existing_outputs_are_refused_before_the_evaluation(tmp_path, always_happy, capsys, monkeypatch):
+    import trainer.evaluate
+
+    monkeypatch.setattr(trainer.evaluate, "evaluate", lambda args: pytest.fail("evaluated before the check"))
+    base = ["--model", "squeezenet", "--data", str(tmp_path), "--weights", str(always_happy)]
+    mine = tmp_path / "mine.json"
+    for taken in (mine, tmp_path / "mine-reliability.png"):  # the diagram beside it is an output too
+        taken.write_text("the user's own")
+        with pytest.raises(SystemExit) as exit_:
+            main([*base, "--json", str(mine)])
+        assert exit_.value.code == 2 and f"{taken} already exists" in capsys.readouterr().err
+        assert taken.read_text() == "the user's own"
+        taken.unlink()
+    with pytest.raises(SystemExit) as exit_:
+        main([*base, "--json", str(tmp_path)])
+    assert exit_.value.code == 2 and "is a folder" in capsys.readouterr().err
+
+
+def test_overwrite_replaces_an_earlier_result(tmp_path, always_happy):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "astronaut.jpg"), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+    (photos / "labels.csv").write_text("path,label\nastronaut.jpg,happy\n")
+    out = tmp_path / "o.json"
+    out.write_text("an earlier result")
+    main(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy), "--json", str(out),
+          "--device", "cpu", "--overwrite"])
+    assert json.loads(out.read_text())["accuracy"] == 1.0

@@ -21,6 +21,7 @@ from fer_desktop.calibration import apply_calibration
 from fer_desktop.cli import EXIT_INTERRUPTED, add_data, add_json, add_version_flag, shared_flags
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.export.files import write_json
+from fer_desktop.export.outputs import OutputError, check_outputs
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import BACKENDS, load_classifier, resolve_device
 from fer_desktop.models import MODEL_NAMES, mirror_averaged
@@ -115,7 +116,7 @@ def reliability_path(json_path: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="fer-desktop-eval", description=__doc__.split("\n\n")[0],
-                                parents=[shared_flags("device", "weights")])
+                                parents=[shared_flags("device", "weights", "overwrite")])
     add_version_flag(p)
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
     add_data(p, extra=", or a folder of photos with labels.csv")
@@ -128,8 +129,15 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.tta and args.backend != "torch":
         p.error("--tta runs on the torch backend only")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
+    if args.json:  # checked before the evaluation, which can take minutes
+        try:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            check_outputs([("--json", args.json), ("the reliability diagram for --json", reliability_path(args.json))],
+                          overwrite=args.overwrite)
+        except OutputError as e:
+            p.error(str(e))
+        except OSError as e:
+            p.error(f"--json {args.json}: the folder {args.json.parent} cannot be made ({e.strerror or e})")
     try:
         result = evaluate(args)
     except (DataError, WeightsError, ValueError) as e:
@@ -144,7 +152,6 @@ def main(argv: list[str] | None = None) -> None:
     if result["no_face"] or result["skipped"]:
         print(f"no face found in {result['no_face']} photos; {result['skipped']} unreadable, left out")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         write_json(args.json, result)
 
 
