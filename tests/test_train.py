@@ -157,11 +157,20 @@ def test_every_training_option_is_a_flag_with_help(
         (["--data", "fer.zip", "--model", "alexnet"], "argument --model: invalid choice: 'alexnet'"),
         (["--data", "fer.zip", "--epochs", "many"], "invalid int value"),
         (["--data", "fer.zip", "--no-such-option"], "unrecognized arguments"),
+        (["--data", "fer.zip", "--kd-alpha", "5"], "--kd-alpha must be at least 0 and at most 1, not 5.0"),
+        (["--data", "fer.zip", "--lr", "0"], "--lr must be above 0, not 0.0"),
+        (["--data", "fer.zip", "--lr", "nan"], "--lr must be above 0, not nan"),
+        (["--data", "fer.zip", "--threads", "-3"], "--threads must be at least 0, not -3"),
+        (["--data", "fer.zip", "--label-smoothing", "1"], "--label-smoothing must be at least 0 and below 1"),
+        (["--data", "fer.zip", "--aug-degrade", "1.5"], "--aug-degrade must be at least 0 and at most 1"),
+        (["--data", "fer.zip", "--aug-shift", "-0.1"], "--aug-shift must be at least 0 and at most 0.5"),
+        (["--data", "fer.zip", "--out", "{file}"], "is a file; give the folder for the runs"),
     ],
 )
-def test_parse_args_errors(argv: list[str], words: str, capsys: pytest.CaptureFixture) -> None:
+def test_parse_args_errors(argv: list[str], words: str, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("x")
     with pytest.raises(SystemExit) as err:
-        parse_args(argv)
+        parse_args([a.format(file=tmp_path / "a_file") for a in argv])
     assert err.value.code == 2
     assert words in capsys.readouterr().err
 
