@@ -216,14 +216,17 @@ def main(argv: list[str] | None = None) -> None:
         args.out = args.out.with_name("quality-thresholds-pose.json")
     import torch
 
-    from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, load_named
-    from trainer.data import load_fer
+    from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named
+    from trainer.data import DataError, load_fer
     from trainer.predict import predict_probs
 
     torch.set_num_threads(1)
     info = announce_machine()
-    model, spec, _ = load_named(args.model, args.weights or DEFAULT_WEIGHTS_DIR)
-    faces, labels = load_fer(args.data).select("public")
+    try:
+        model, spec, _ = load_named(args.model, args.weights or DEFAULT_WEIGHTS_DIR)
+        faces, labels = load_fer(args.data).select("public")
+    except (DataError, WeightsError) as e:
+        raise SystemExit(f"quality_thresholds: {e}")
     pick = np.sort(np.random.default_rng(0).permutation(len(labels))[: args.faces])
     faces, labels = faces[pick], labels[pick]
     started = time.perf_counter()

@@ -123,3 +123,14 @@ def test_framing_jitter_spread_gives_percentiles_and_the_robust_sigma_of_a_norma
     assert s["p50"] == pytest.approx(0.1, abs=0.002) and s["sigma"] == pytest.approx(0.05, abs=0.002)
     assert s["p5"] < s["p25"] < s["p50"] < s["p75"] < s["p95"]
     assert s["p95"] == pytest.approx(0.1 + 1.645 * 0.05, abs=0.004)
+
+
+@pytest.mark.parametrize("script", ["robustness.py", "quality_thresholds.py", "framing_jitter.py"])
+def test_a_benchmark_given_no_data_says_so_in_one_sentence(script: str, tmp_path: Path) -> None:
+    import subprocess
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / script
+    run = subprocess.run([sys.executable, str(bench), "--data", str(tmp_path / "missing.zip")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "missing.zip: no such file or folder" in run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
