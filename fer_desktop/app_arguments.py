@@ -67,6 +67,9 @@ def check_arguments(args: argparse.Namespace) -> None:
         return
     if not args.source or not args.source.strip():
         raise UsageError("--headless needs --source (a video file, a camera index, a stream URL or 'demo')")
+    if args.source.strip() == DEMO and not (args.max_frames or args.csv or args.summary):
+        raise UsageError("--source demo never ends and nothing would be kept: give --max-frames N, or --csv or "
+                         "--summary to keep what it finds until Ctrl-C")
     inputs = []
     if is_file_source(args.source):
         path = Path(args.source.strip()).expanduser()

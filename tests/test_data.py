@@ -136,6 +136,14 @@ def _not_a_dataset(tmp: Path) -> Path:
     return tmp / "faces.txt"
 
 
+def _cut_zip(tmp: Path) -> Path:
+    """A download that stopped halfway: the zip's directory at its end is missing."""
+    whole = write_zip(tmp / "whole.zip", {n: b"x" * 300 for n in ("train/happy/1.jpg", "test/sad/2.jpg")})
+    cut = tmp / "fer2013.zip"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return cut
+
+
 @pytest.mark.parametrize(
     ("make", "words"),
     [
@@ -146,9 +154,10 @@ def _not_a_dataset(tmp: Path) -> Path:
         (_no_images, ["no FER-2013 images", "train/<class>"]),
         (_not_a_dataset, ["not a folder, .zip or .csv"]),
         (lambda tmp: tmp / "missing.zip", ["no such file or folder"]),
+        (_cut_zip, ["not a readable .zip", "cut short"]),
     ],
     ids=["csv-wrong-columns", "csv-only-bad-rows", "empty-folder", "unknown-class", "no-images", "text-file",
-         "missing"],
+         "missing", "cut-zip"],
 )
 def test_unusable_data_raises_a_clear_data_error(tmp_path: Path, make, words: list[str]) -> None:
     path = make(tmp_path)

@@ -327,6 +327,7 @@ def test_a_truncated_video_says_it_ended_early(weights_dir: Path, tmp_path: Path
 
 @pytest.mark.parametrize("argv, names", [
     (["--headless", "--source", "demo", "--max-frames", "0"], "--max-frames"),
+    (["--headless", "--source", "demo"], "--max-frames"),
     (["--headless", "--source", "demo", "--max-frames", "-1"], "--max-frames"),
     (["--headless", "--source", "demo", "--max-frames", "ten"], "--max-frames"),
     (["--headless", "--source", "demo", "--smoothing", "nan"], "--smoothing"),
@@ -354,6 +355,16 @@ def test_every_bad_flag_is_one_sentence_and_exit_code_2(argv: list[str], names: 
     assert code == 2 and names in sentence and sentence.startswith("fer-desktop: ")
     assert all(line.startswith(("usage: ", " ")) for line in usage)  # the usage, then one sentence
     assert not list(tmp_path.glob("*.csv"))
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_a_gpu_that_is_not_there_is_one_sentence(device: str, capsys: pytest.CaptureFixture) -> None:
+    import torch
+
+    if (torch.cuda.is_available() if device == "cuda" else torch.backends.mps.is_available()):
+        pytest.skip(f"this machine has {device}")
+    code, err = run_cli(["--headless", "--source", "demo", "--max-frames", "1", "--device", device], capsys)
+    assert code == 2 and f"--device {device} was asked for" in err.strip().splitlines()[-1]
 
 
 def test_int8_without_an_int8_file_is_one_sentence(clip: Path, weights_dir: Path, tmp_path: Path,

@@ -207,6 +207,8 @@ def load_fer(path: str | Path, cache_dir: Path | None = None) -> FerData:
         data = _read_csv(src)
     elif src.is_dir() or zipfile.is_zipfile(src):
         data = _read_layout(src)
+    elif src.suffix.lower() == ".zip":
+        raise DataError(f"{src}: not a readable .zip (empty, cut short or damaged); download FER-2013 again")
     else:
         raise DataError(f"{src}: not a folder, .zip or .csv; expected FER-2013 in the Kaggle layout or fer2013.csv")
     if cache is not None:

@@ -90,7 +90,9 @@ def evaluate(args: argparse.Namespace) -> dict:
         for note in data.notes:
             print(f"note: {note}", file=sys.stderr)
     if len(labels) == 0:
-        raise DataError(f"{data_path}: no {split} faces to evaluate")
+        what = (f"no photo with a face could be read (no face in {no_face}, {skipped} unreadable)" if split == "photos"
+                else f"no {split} faces to evaluate")
+        raise DataError(f"{data_path}: {what}")
     mirror = not args.tta and mirror_averaged(args.model)  # as the app classifies it
     if args.backend == "torch":
         uncalibrated = predict_probs(model, spec, faces, device, tta=args.tta, mirror=mirror, progress="evaluating")

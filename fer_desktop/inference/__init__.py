@@ -66,6 +66,11 @@ def resolve_device(device: str = "auto") -> str:
 
         if not torch.cuda.is_available():
             raise ValueError("--device cuda was asked for, but torch sees no CUDA device")
+    if device == "mps":
+        import torch
+
+        if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
+            raise ValueError("--device mps was asked for, but torch sees no Apple GPU (MPS is on Apple silicon only)")
     return device
 
 
