@@ -100,12 +100,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     for flag, value in (("--epochs", cfg.epochs), ("--batch-size", cfg.batch_size)):
         if value <= 0:
             p.error(f"{flag} must be a whole number above 0, not {value}")
-    for flag, value, low, high, open_high in option_ranges(cfg):
-        # written as "not inside" so that nan is refused too
-        if not (low <= value and (value < high if open_high else value <= high)) or (flag in ABOVE_ZERO and value == 0):
-            bound = f"{'above' if flag in ABOVE_ZERO else 'at least'} {low:g}" + (
-                "" if high == math.inf else f" and {'below' if open_high else 'at most'} {high:g}")
-            p.error(f"{flag} must be {bound}, not {value}")
+    for flag, value, allowed in numeric_options(cfg):
+        if not RANGES[allowed](value):  # nan is inside no range
+            p.error(f"{flag} must be {allowed}, not {value}")
     if Path(cfg.out).exists() and not Path(cfg.out).is_dir():
         p.error(f"--out {cfg.out} is a file; give the folder for the runs (it is made if missing)")
     members = get_model(cfg.model).members
@@ -114,22 +111,34 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     return cfg
 
 
-ABOVE_ZERO = {"--lr", "--kd-temperature"}
+# What a numeric option may be, in words and as a test.
+RANGES = {
+    "a finite number above 0": lambda v: 0 < v < math.inf,
+    "a finite number of 0 or more": lambda v: 0 <= v < math.inf,
+    "at least 0 and at most 1": lambda v: 0 <= v <= 1,
+    "at least 0 and below 1": lambda v: 0 <= v < 1,
+    "at least 0 and at most 0.5": lambda v: 0 <= v <= 0.5,
+    "at least 0 and at most 180": lambda v: 0 <= v <= 180,
+}
 
 
-def option_ranges(cfg: TrainConfig) -> list[tuple[str, float, float, float, bool]]:
-    """(flag, value, lowest, highest, whether the highest is excluded) of every numeric training option."""
+def numeric_options(cfg: TrainConfig) -> list[tuple[str, float, str]]:
+    """(flag, value, the RANGES key it must satisfy) of every numeric training option but --epochs and --batch-size."""
     a = cfg.augment
-    unit = [("--kd-alpha", cfg.kd_alpha), ("--aug-erase", a.erase), ("--aug-degrade", a.degrade),
+    return [
+        *((flag, v, "a finite number above 0") for flag, v in (("--lr", cfg.lr), ("--kd-temperature", cfg.kd_temperature))),
+        *((flag, v, "a finite number of 0 or more") for flag, v in (
+            ("--weight-decay", cfg.weight_decay), ("--warmup-epochs", cfg.warmup_epochs), ("--threads", cfg.threads),
+            ("--limit", cfg.limit), ("--stop-after", cfg.stop_after), ("--time-limit", cfg.time_limit))),
+        *((flag, v, "at least 0 and at most 1") for flag, v in (
+            ("--kd-alpha", cfg.kd_alpha), ("--aug-erase", a.erase), ("--aug-degrade", a.degrade),
             ("--aug-degrade-small", a.degrade_small), ("--aug-degrade-blur", a.degrade_blur),
-            ("--aug-degrade-dim", a.degrade_dim), ("--aug-degrade-jpeg", a.degrade_jpeg)]
-    below_one = [("--momentum", cfg.momentum), ("--label-smoothing", cfg.label_smoothing), ("--aug-scale", a.scale)]
-    positive = [("--lr", cfg.lr), ("--kd-temperature", cfg.kd_temperature), ("--weight-decay", cfg.weight_decay),
-                ("--warmup-epochs", cfg.warmup_epochs), ("--threads", cfg.threads), ("--limit", cfg.limit),
-                ("--stop-after", cfg.stop_after), ("--time-limit", cfg.time_limit)]
-    return ([(f, v, 0.0, 1.0, False) for f, v in unit] + [(f, v, 0.0, 1.0, True) for f, v in below_one]
-            + [(f, v, 0.0, math.inf, True) for f, v in positive]
-            + [("--aug-degrees", a.degrees, 0.0, 180.0, False), ("--aug-shift", a.shift, 0.0, 0.5, False)])
+            ("--aug-degrade-dim", a.degrade_dim), ("--aug-degrade-jpeg", a.degrade_jpeg))),
+        *((flag, v, "at least 0 and below 1") for flag, v in (
+            ("--momentum", cfg.momentum), ("--label-smoothing", cfg.label_smoothing), ("--aug-scale", a.scale))),
+        ("--aug-shift", a.shift, "at least 0 and at most 0.5"),
+        ("--aug-degrees", a.degrees, "at least 0 and at most 180"),
+    ]
 
 
 def config_from_dict(d: dict) -> TrainConfig:
