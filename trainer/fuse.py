@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_desktop.inference import resolve_device
-from fer_desktop.models import get_model
+from fer_desktop.models import MODEL_NAMES, get_model
 from fer_desktop.weights import WeightsError, load_model, member_architecture, member_path, save_ensemble
 from trainer.data import DataError, FerData, describe_data, load_fer
 from trainer.predict import predict_probs
@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="a member's name (its architecture, with a tag for a further one: vgg19-2) and weights file")
     p.add_argument("--out", required=True, type=Path, help="the folder for the fusion's JSON, its members and report")
     p.add_argument("--data", required=True, help="FER-2013: the Kaggle folder, its .zip, or fer2013.csv")
-    p.add_argument("--model", default="ensemble", help="the registry's fusion to make (default: ensemble)")
+    fusions = [n for n in MODEL_NAMES if get_model(n).is_fusion]
+    p.add_argument("--model", default=fusions[0], choices=fusions, help="the fusion to make (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     args = p.parse_args(argv)
     members = dict(args.members)
