@@ -20,7 +20,7 @@ import numpy as np
 
 from fer_desktop.cli import add_version_flag, interruptible, shared_flags
 from fer_desktop.emotions import EMOTIONS, FACE_SIZE
-from fer_desktop.export.outputs import OutputError, check_outputs
+from fer_desktop.export.outputs import OutputError, make_folders_and_check
 from fer_desktop.models import MODEL_NAMES
 from fer_desktop.weights import WeightsError, load_named
 
@@ -29,10 +29,9 @@ TOLERANCE = 1e-4  # max |p_onnx - p_torch|
 
 def export_model(name: str, weights_dir: Path, out: Path, tolerance: float = TOLERANCE) -> float:
     """Write ``out`` and return the largest probability difference from PyTorch on random faces."""
+    from fer_desktop.export.files import replace_atomically
     from fer_desktop.inference import TorchClassifier
     from fer_desktop.inference.onnx_backend import OnnxClassifier, export_onnx
-
-    from fer_desktop.export.files import replace_atomically
 
     model, spec, info = load_named(name, weights_dir)
     reference = TorchClassifier(name, model, spec, "cpu", info)
@@ -60,12 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--tolerance {args.tolerance}: give a difference above 0")
     out = args.out or Path(f"{args.model}.onnx")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        check_outputs([("--out", out)], overwrite=args.overwrite)
+        make_folders_and_check([("--out", out)], overwrite=args.overwrite)
     except OutputError as e:
         p.error(str(e))
-    except OSError as e:
-        p.error(f"--out {out}: the folder {out.parent} cannot be made ({e.strerror or e})")
     t = time.perf_counter()
     try:
         diff = export_model(args.model, args.weights, out, args.tolerance)

@@ -21,7 +21,7 @@ from fer_desktop.calibration import apply_calibration
 from fer_desktop.cli import EXIT_INTERRUPTED, add_data, add_json, add_version_flag, shared_flags
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.export.files import write_json
-from fer_desktop.export.outputs import OutputError, check_outputs
+from fer_desktop.export.outputs import OutputError, make_folders_and_check
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import BACKENDS, load_classifier, resolve_device
 from fer_desktop.models import MODEL_NAMES, mirror_averaged
@@ -133,13 +133,11 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--tta runs on the torch backend only")
     if args.json:  # checked before the evaluation, which can take minutes
         try:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            check_outputs([("--json", args.json), ("the reliability diagram for --json", reliability_path(args.json))],
-                          overwrite=args.overwrite)
+            make_folders_and_check([("--json", args.json),
+                                    ("the reliability diagram for --json", reliability_path(args.json))],
+                                   overwrite=args.overwrite)
         except OutputError as e:
             p.error(str(e))
-        except OSError as e:
-            p.error(f"--json {args.json}: the folder {args.json.parent} cannot be made ({e.strerror or e})")
     try:
         result = evaluate(args)
     except (DataError, WeightsError, ValueError) as e:

@@ -49,6 +49,17 @@ def check_outputs(outputs: Sequence[tuple[str, Path]], inputs: Sequence[tuple[st
         _check_folder(flag, path)
 
 
+def make_folders_and_check(outputs: Sequence[tuple[str, Path]], overwrite: bool = False) -> None:
+    """``check_outputs`` for commands that make missing folders: each output's folder is made first."""
+    for flag, path in outputs:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"{flag} {path}: the folder {path.parent} cannot be made ({e.strerror or e}); "
+                              "choose another path") from None
+    check_outputs(outputs, overwrite=overwrite)
+
+
 def _check_folder(flag: str, path: Path) -> None:
     folder = path.parent
     if not folder.is_dir():
