@@ -66,8 +66,9 @@ def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> t
         shipped = files_read(fusion.name, source)
         if members_trained and all(f.is_file() for f in shipped):
             copy_shipped(fusion.name)
-            for member in shipped[1:]:  # further members of one architecture (vgg19-2) beside the registry's own
-                shutil.copy2(member, folder)
+            for member in shipped[1:]:  # further members of one architecture (vgg19-2); the registry's are there
+                if not (folder / member.name).is_file():
+                    shutil.copy2(member, folder)
             kinds[fusion.name] = "trained"
         else:
             save_ensemble(weights_path(fusion.name, folder), {m: 0.5 for m in fusion.members}, {"note": "random"})
