@@ -167,6 +167,25 @@ def test_a_read_only_output_folder_is_found_before_the_run(clip: Path, weights_d
     assert code == 2 and "cannot be written" in err
 
 
+
+@pytest.mark.parametrize("flag", ["--csv", "--summary"])
+def test_a_named_pipe_as_an_output_is_refused_and_kept(flag: str, clip: Path, weights_dir: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)  # replaced by a file when written atomically; waited on for ever when opened
+    code, err = run_cli(headless(clip, weights_dir, flag, str(pipe), "--overwrite"), capsys)
+    assert code == 2 and f"{flag} {pipe} is a named pipe, not a file" in err.strip().splitlines()[-1]
+    assert pipe.is_fifo()
+
+
+def test_an_atomic_write_to_a_device_writes_into_it_and_never_replaces_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    def replace(*paths: object) -> None:
+        raise AssertionError(f"os.replace{paths}: a device was about to be replaced by a file")
+
+    monkeypatch.setattr(os, "replace", replace)
+    write_json(Path(os.devnull), {"a": 1})  # --summary /dev/null --overwrite
+    assert Path(os.devnull).is_char_device()
+
 # -- 5: SIGTERM and SIGHUP are Ctrl-C --------------------------------------------------------------------------
 
 

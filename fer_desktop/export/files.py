@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,8 +24,12 @@ def replace_atomically(path: Path) -> Iterator[Path]:
     bytes; it is created empty with the user's umask (not ``mkstemp``'s 0600),
     so the result has the permissions any other tool would give it; and its
     content reaches the disk before the rename, so a power cut leaves the old
-    file or the new one, never an empty one.
+    file or the new one, never an empty one. A character device (``/dev/null``,
+    a terminal) is written into instead: it cannot be replaced, and must not be.
     """
+    if is_device(path):
+        yield from _write_into(Path(path))
+        return
     tmp = _new_partial_file(Path(path))
     try:
         yield tmp
@@ -63,6 +69,25 @@ def try_creating_in(folder: Path) -> None:
     Trying is the only honest test: ``os.access`` says yes to root on a read-only mount.
     """
     _new_partial_file(Path(folder) / "write-test").unlink()
+
+
+def is_device(path: Path) -> bool:
+    """Whether ``path`` is a character device (``/dev/null``, ``/dev/full``, a terminal), links followed."""
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _write_into(device: Path) -> Iterator[Path]:
+    """``replace_atomically`` for a device: the block writes a temporary file, whose bytes then go to the device."""
+    tmp = _new_partial_file(Path(tempfile.gettempdir()) / device.name)
+    try:
+        yield tmp
+        with open(device, "wb") as out:
+            out.write(tmp.read_bytes())
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _new_partial_file(path: Path) -> Path:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from fer_desktop.export.files import try_creating_in
+from fer_desktop.export.files import is_device, try_creating_in
 
 OVERWRITE_FLAG = "--overwrite"
 
@@ -29,9 +30,11 @@ def check_outputs(outputs: Sequence[tuple[str, Path]], inputs: Sequence[tuple[st
     """Raise ``OutputError`` unless every ``(flag, path)`` output can be written without harm.
 
     Refused: an output that is one of the ``inputs``, two outputs that are one
-    file, a folder, an existing file (unless ``overwrite``), and a folder that
-    is missing or cannot be written (tried by creating a file there, which
-    works for every user, root included).
+    file, a folder, a named pipe, socket or disk (replaced, or waited on for
+    ever), an existing file (unless ``overwrite``), and a folder that is
+    missing or cannot be written (tried by creating a file there, which works
+    for every user, root included). A character device such as ``/dev/null``
+    is written into, never replaced (``files.replace_atomically``).
     """
     for n, (flag, path) in enumerate(outputs):
         for input_flag, source in inputs:
@@ -43,10 +46,14 @@ def check_outputs(outputs: Sequence[tuple[str, Path]], inputs: Sequence[tuple[st
                 raise OutputError(f"{other_flag} and {flag} are the same file ({path}); give each its own name")
         if path.is_dir():
             raise OutputError(f"{flag} {path} is a folder; give a file name inside it")
+        kind = _special_kind(path)
+        if kind is not None:
+            raise OutputError(f"{flag} {path} is {kind}, not a file; give the name of a file to write")
         if path.exists() and not overwrite:
             raise OutputError(f"{flag} {path} already exists and is never overwritten without {OVERWRITE_FLAG}; "
                               f"add {OVERWRITE_FLAG} or choose another name")
-        _check_folder(flag, path)
+        if not is_device(path):  # a device is written into: its folder need not take new files
+            _check_folder(flag, path)
 
 
 def make_folders_and_check(outputs: Sequence[tuple[str, Path]], overwrite: bool = False) -> None:
@@ -58,6 +65,16 @@ def make_folders_and_check(outputs: Sequence[tuple[str, Path]], overwrite: bool 
             raise OutputError(f"{flag} {path}: the folder {path.parent} cannot be made ({e.strerror or e}); "
                               "choose another path") from None
     check_outputs(outputs, overwrite=overwrite)
+
+
+def _special_kind(path: Path) -> str | None:
+    """What an existing output is when it is neither a file nor a character device, else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    kinds = {stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket", stat.S_ISBLK: "a block device (a disk)"}
+    return next((kind for test, kind in kinds.items() if test(mode)), None)
 
 
 def _check_folder(flag: str, path: Path) -> None:
