@@ -124,3 +124,21 @@ def test_a_spreadsheets_byte_order_mark_is_read_and_binary_is_not_a_recording(tm
     err = capsys.readouterr().err
     assert "not a fer-desktop recording (not UTF-8 text)" in err and "Traceback" not in err
     assert not (tmp_path / "r3").exists()
+
+
+@pytest.mark.parametrize("column, value", [("time_s", "inf"), ("happy", "nan"), ("confidence", "-inf")])
+def test_a_value_that_is_not_a_finite_number_names_its_line(column: str, value: str, tmp_path: Path,
+                                                            capsys) -> None:
+    import csv
+
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    with open(csv_path, newline="") as f:
+        table = list(csv.reader(f))
+    table[3][table[0].index(column)] = value  # an edit: float() reads it, and every total it reaches turns NaN
+    with open(csv_path, "w", newline="") as f:
+        csv.writer(f).writerows(table)
+    assert main([str(csv_path), "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert f"{csv_path} line 4: {column} is '{value}', not a finite number" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()

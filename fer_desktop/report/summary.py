@@ -261,7 +261,8 @@ def _chunks(path: Path, reader: Iterator[list[str]], size: int, cut_short: list[
 def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Path, blank_ok: bool = False) -> np.ndarray:
     """Column ``c`` of ``rows`` as floats; blanks are NaN where ``blank_ok``, else an error.
 
-    A bad value raises ``ReportError`` naming its line and column.
+    A bad value (text, or a number that is not finite: "nan", "inf") raises ``ReportError`` naming its line and
+    column: the app never writes one, and one would turn every total it reaches into NaN.
     """
     try:
         text = [row[c] for row in rows]
@@ -269,7 +270,7 @@ def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Pa
         short = next(i for i, row in enumerate(rows) if len(row) <= c)
         raise ReportError(f"{path} line {lines[short]}: {len(rows[short])} fields, no {name} column") from None
     try:
-        return np.fromiter(map(_blank_as_nan if blank_ok else float, text), np.float64, len(text))
+        values = np.fromiter(map(_blank_as_nan if blank_ok else float, text), np.float64, len(text))
     except ValueError:
         for offset, value in enumerate(text):
             try:
@@ -277,6 +278,13 @@ def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Pa
             except ValueError:
                 raise ReportError(f"{path} line {lines[offset]}: {name} is {value!r}, not a number") from None
         raise
+    not_finite = ~np.isfinite(values)
+    if not_finite.any():
+        offset = next((i for i in np.flatnonzero(not_finite) if not (blank_ok and text[i] == "")), None)
+        if offset is not None:
+            raise ReportError(f"{path} line {lines[offset]}: {name} is {text[offset]!r}, not a finite number; "
+                              "the file was changed since it was recorded")
+    return values
 
 
 def _blank_as_nan(value: str) -> float:
