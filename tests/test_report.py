@@ -92,6 +92,16 @@ def test_errors_name_the_file_and_overwrite_nothing(tmp_path: Path, capsys) -> N
     assert main([str(csv_path), "--out", str(out), "--overwrite"]) == 0
 
 
+def test_an_out_that_is_a_file_is_one_sentence(tmp_path: Path, capsys) -> None:
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    with pytest.raises(SystemExit) as stopped:
+        main([str(csv_path), "--out", str(csv_path)])  # the recording itself, given for the folder
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and f"--out {csv_path}: this is a file; give a folder" in err
+    assert "Errno" not in err and csv_path.read_text().startswith("time_s,")
+
+
 def test_a_recording_cut_short_mid_row_is_reported_without_its_last_row(tmp_path: Path, capsys) -> None:
     csv_path = tmp_path / "cut.csv"
     write_session_csv(csv_path, seconds=2, fps=5)

@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--uncertain-below must lie in [0, 1]")
     if not args.csv.is_file():
         p.error(f"{args.csv}: file not found; give the CSV a recording wrote")
+    if args.out.exists() and not args.out.is_dir():
+        p.error(f"--out {args.out}: this is a file; give a folder (it is made if missing)")
     try:
         html = write_report(args.csv, args.out, args.uncertain_below, args.overwrite, not args.ignore_baselines)
     except FileExistsError as e:
