@@ -73,6 +73,16 @@ def test_photo_folder_goes_through_face_detection(tmp_path, always_happy, capsys
     assert "no face found in 1 photos" in capsys.readouterr().out
 
 
+def test_a_spreadsheets_labels_csv_is_read(tmp_path, always_happy):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "astronaut.jpg"), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+    # "CSV UTF-8" from a spreadsheet: a byte-order mark, Windows line endings, labels capitalised
+    (photos / "labels.csv").write_bytes("path,label\r\nastronaut.jpg,Happy\r\n".encode("utf-8-sig"))
+    result = run(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy)], tmp_path / "o.json")
+    assert (result["n"], result["accuracy"]) == (1, 1.0)
+
+
 def test_bad_inputs_stop_with_one_clear_sentence(tmp_path, always_happy):
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -81,6 +91,12 @@ def test_bad_inputs_stop_with_one_clear_sentence(tmp_path, always_happy):
         main(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy)])
     (photos / "labels.csv").write_text("path,label\na.jpg,joyful\n")
     with pytest.raises(SystemExit, match="label 'joyful' is neither a class name"):
+        main(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy)])
+    (photos / "labels.csv").write_text("path,label\na.jpg\n")  # a row without its label
+    with pytest.raises(SystemExit, match="labels.csv line 2: expected a path and a label"):
+        main(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy)])
+    (photos / "labels.csv").write_bytes("path,label\na.jpg,happy\nb.jpg,fr\xf6hlich\n".encode("latin-1"))
+    with pytest.raises(SystemExit, match="labels.csv: not UTF-8 text"):
         main(["--model", "squeezenet", "--data", str(photos), "--weights", str(always_happy)])
     with pytest.raises(SystemExit, match=r"vgg19\.safetensors: weights file not found"):
         main(["--model", "vgg19", "--data", str(photos), "--weights", str(always_happy)])

@@ -43,13 +43,22 @@ def parse_label(value: str, where: str) -> int:
 def read_photos(folder: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Crops of the largest face in each labelled photo: (faces, labels, no_face, unreadable)."""
     table = folder / "labels.csv"
-    with open(table, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or not {"path", "label"} <= set(rows[0]):
+    try:
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which would hide the 'path' column
+        with open(table, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            rows = [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError:
+        raise DataError(f"{table}: not UTF-8 text; save it as CSV (UTF-8) with a header 'path,label'") from None
+    except csv.Error as e:
+        raise DataError(f"{table}: not a CSV file ({e})") from None
+    if not rows or not {"path", "label"} <= set(rows[0][1]):
         raise DataError(f"{table}: expected a header 'path,label' and one row per photo")
     faces, labels, no_face, unreadable = [], [], 0, 0
     with FaceDetector() as detector:
-        for i, row in enumerate(rows, start=2):
+        for i, row in rows:
+            if row["path"] is None or row["label"] is None:
+                raise DataError(f"{table} line {i}: expected a path and a label, separated by a comma")
             label = parse_label(row["label"], f"{table} line {i}")
             image = cv2.imread(str(folder / row["path"]), cv2.IMREAD_COLOR)
             if image is None:
