@@ -168,6 +168,8 @@ def _outcome(summary: RunSummary, csv_path: Path | None, summary_path: Path | No
     if summary.ended_early:
         text += (f"; the file ended early: {summary.frames} frames decoded of the {summary.frames_expected} "
                  f"its container claims (truncated or corrupt)")
+    if summary.frames_skipped:
+        text += f"; {summary.frames_skipped} damaged frame(s) could not be decoded and were skipped"
     if summary.interrupted_by:
         text += f"; stopped by {summary.interrupted_by} before the end (interrupted)"
     if summary_path is not None and not summary.complete:

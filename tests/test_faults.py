@@ -341,6 +341,25 @@ def test_a_truncated_video_says_it_ended_early(weights_dir: Path, tmp_path: Path
     assert report["frames"] == report["frames_expected"] == 30 and "ended early" not in err
 
 
+def test_frames_that_do_not_decode_are_skipped_and_the_rest_of_the_video_read(weights_dir: Path, tmp_path: Path,
+                                                                               capsys: pytest.CaptureFixture) -> None:
+    data = bytearray(make_clip(tmp_path / "whole.avi", 12).read_bytes())
+    starts = [i for i in range(len(data) - 2) if data[i:i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG
+    assert len(starts) == 12
+    for frame in (0, 5):  # the first frame, and one in the middle: its JPEG blanked, the file's layout kept
+        data[starts[frame]:starts[frame + 1] - 16] = bytes(starts[frame + 1] - 16 - starts[frame])
+    damaged = tmp_path / "damaged.avi"
+    damaged.write_bytes(bytes(data))
+    out, summary = tmp_path / "out.csv", tmp_path / "out.json"
+    code, err = run_cli(headless(damaged, weights_dir, "--csv", str(out), "--summary", str(summary)), capsys)
+    report = json.loads(summary.read_text())
+    assert report["frames"] == 10 and report["frames_skipped"] == 2 and report["ended_early"] is False
+    assert report["complete"] is False and code == 1
+    assert "2 damaged frame(s) could not be decoded and were skipped" in err
+    frames = [int(row["frame"]) for row in rows(out)]
+    assert frames == [1, 2, 3, 4, 6, 7, 8, 9, 10, 11]  # each frame keeps its place, and its time_s
+
+
 # -- 8: every bad flag is one sentence --------------------------------------------------------------------------
 
 

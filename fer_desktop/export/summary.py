@@ -30,6 +30,7 @@ class RunSummary:
     latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     frames_expected: int | None = None  # what the container claims; None for cameras, streams and the demo
     ended_early: bool = False  # the file stopped decoding before frames_expected: truncated or corrupt
+    frames_skipped: int = 0  # frames of the file that did not decode (damaged), passed over to read the rest
     interrupted_by: str | None = None  # "SIGINT", "SIGTERM" or "SIGHUP"
     recording_error: str | None = None  # why the CSV stopped before the end; its rows so far are whole
     error: str | None = None  # why the source or the analysis failed part-way
@@ -54,11 +55,12 @@ class RunSummary:
             self.fps = self.frames / max(self._last_result - self._first_capture, 1e-9)
 
     def source_ended(self, end: SourceEnd) -> None:
-        self.ended_early = end.ended_early
+        self.ended_early, self.frames_skipped = end.ended_early, end.frames_skipped
         self.error = end.error or self.error
 
     def update_complete(self) -> bool:
-        self.complete = not (self.ended_early or self.interrupted_by or self.recording_error or self.error)
+        self.complete = not (self.ended_early or self.frames_skipped or self.interrupted_by or self.recording_error
+                             or self.error)
         return self.complete
 
     def to_dict(self) -> dict[str, Any]:

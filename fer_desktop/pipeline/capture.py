@@ -76,7 +76,8 @@ class CaptureWorker(threading.Thread):
         finally:
             if source is not None:
                 source.close()
-            end = SourceEnd(self.source_id, name, self.frames_read, error, expected, self._ended_early)
+            skipped = getattr(source, "frames_skipped", 0)
+            end = SourceEnd(self.source_id, name, self.frames_read, error, expected, self._ended_early, skipped)
             self._slot.put(end, self._stopping)
 
     def _read_all(self, source: FrameSource) -> None:
@@ -92,12 +93,13 @@ class CaptureWorker(threading.Thread):
                     break
             t_read = time.perf_counter()
             image = source.read()
+            # The frame's place in the file: frames that did not decode keep theirs, so time_s stays true.
+            index = self.frames_read + getattr(source, "frames_skipped", 0)
             if image is None:
                 count = source.frame_count
-                self._ended_early = count is not None and self.frames_read + FRAME_COUNT_SLACK < count
+                self._ended_early = count is not None and index + FRAME_COUNT_SLACK < count
                 break
             t = time.perf_counter()
-            index = self.frames_read
             frame = Frame(self.source_id, index, t, t - t_open if source.live else index / source.fps, image,
                           read_ms=(t - t_read) * 1e3)
             self._on_frame(frame)

@@ -147,3 +147,4 @@ class SourceEnd:
     error: str | None = None  # None for a normal end (end of file, asked to stop)
     frames_expected: int | None = None  # what the file's container claims, None for live sources and the demo
     ended_early: bool = False  # the file stopped decoding well before frames_expected: truncated or corrupt
+    frames_skipped: int = 0  # a file's frames that did not decode, with frames after them that did

@@ -13,6 +13,9 @@ import numpy as np
 DEMO = "demo"
 # A live device that fails this many reads in a row has gone (unplugged, stream cut).
 MAX_FAILED_READS = 5
+# A file that fails this many reads in a row has ended (or is broken beyond); fewer are frames that do not
+# decode (a damaged or cut recording), skipped: the frames after them are still read.
+MAX_UNDECODABLE_FRAMES = 30
 STREAM_TIMEOUT_MS = 2000
 
 
@@ -25,6 +28,7 @@ class FrameSource(Protocol):
     fps: float  # nominal frame rate
     live: bool  # frames arrive at the device's own pace (camera, stream)
     frame_count: int | None
+    # A source may also count ``frames_skipped``: a file's frames that did not decode, before one that did.
 
     def read(self) -> np.ndarray | None:
         """The next BGR frame, None at the end; raises SourceError when a live device fails."""
@@ -41,9 +45,11 @@ class VideoCaptureSource:
         self.fps = fps if 1.0 <= fps <= 240.0 else 30.0
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = None if live or count <= 0 else count
-        # Read one frame now so that a file OpenCV "opens" but cannot decode fails at open time.
-        ok, first = capture.read()
-        if not ok or first is None:
+        self.frames_skipped = 0
+        # Read one frame now so that a file OpenCV "opens" but cannot decode fails at open time (a live source
+        # gets one try: a stream that opens but sends nothing is reported after one read timeout, not five).
+        first = self._next(1 if live else MAX_UNDECODABLE_FRAMES)
+        if first is None:
             capture.release()
             raise SourceError(f"{name}: opened, but no frame could be read from it")
         self._pending: np.ndarray | None = first
@@ -52,12 +58,19 @@ class VideoCaptureSource:
         if self._pending is not None:
             frame, self._pending = self._pending, None
             return frame
-        for _ in range(MAX_FAILED_READS if self.live else 1):
+        frame = self._next(MAX_FAILED_READS if self.live else MAX_UNDECODABLE_FRAMES)
+        if frame is None and self.live:
+            raise SourceError(f"{self.name} stopped delivering frames (disconnected?)")
+        return frame
+
+    def _next(self, attempts: int) -> np.ndarray | None:
+        """The next frame that decodes in ``attempts`` reads; a file's failed reads before it count as skipped."""
+        for failed in range(attempts):
             ok, frame = self._capture.read()
             if ok and frame is not None:
+                if not self.live:
+                    self.frames_skipped += failed
                 return frame
-        if self.live:
-            raise SourceError(f"{self.name} stopped delivering frames (disconnected?)")
         return None
 
     def close(self) -> None:
