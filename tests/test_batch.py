@@ -278,3 +278,12 @@ def test_a_folder_without_videos_says_so(tmp_path: Path, capsys: pytest.CaptureF
     with pytest.raises(SystemExit) as exit_:
         main([str(tmp_path / "empty"), "--out", str(tmp_path / "out")])
     assert exit_.value.code == 2 and "empty: this folder holds no video" in capsys.readouterr().err
+
+
+def test_a_named_pipe_is_never_taken_for_a_video(tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    write_clip(folder / "a.avi", 0, frames=2)
+    os.mkfifo(folder / "live.mp4")  # fingerprinting it would wait for a writer for ever, past Ctrl-C
+    assert [v.name for v in find_videos([str(folder)], tmp_path / "out", cwd=tmp_path)] == ["clips/a.avi"]
+    with pytest.raises(InputError, match="live.mp4: not a file but a pipe or a device"):
+        find_videos([str(folder / "live.mp4")], tmp_path / "out", cwd=tmp_path)

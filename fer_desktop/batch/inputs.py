@@ -38,6 +38,8 @@ def find_videos(inputs: Sequence[str], out_dir: Path, cwd: Path | None = None) -
         if not found and _absolute(Path(spec).expanduser(), cwd).is_dir():
             raise InputError(f"{spec}: this folder holds no video ({', '.join(sorted(VIDEO_SUFFIXES)[:6])}, ...); "
                              "name other files directly")
+        if not found and _absolute(Path(spec).expanduser(), cwd).exists():
+            raise InputError(f"{spec}: not a file but a pipe or a device, which cannot be read as a video")
         if not found:
             raise InputError(f"{spec}: no such file or folder, and no video matches it as a pattern")
         for path in found:
@@ -75,7 +77,8 @@ def _walk(folder: Path, out_dir: Path) -> Iterable[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside(Path(root, d), out_dir))
         for name in sorted(files):
-            if Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith("."):
+            # a named pipe called x.mp4 would be waited on for ever, and a device read to its end
+            if Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith(".") and Path(root, name).is_file():
                 yield Path(root, name)
 
 
