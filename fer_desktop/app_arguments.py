@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fer_desktop.export.outputs import OutputError, check_outputs
 from fer_desktop.pipeline.smoothing import MAX_SMOOTHING
-from fer_desktop.pipeline.sources import DEMO
+from fer_desktop.pipeline.sources import DEMO, not_a_file
 
 
 class UsageError(ValueError):
@@ -74,8 +74,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     if is_file_source(args.source):
         path = Path(args.source.strip()).expanduser()
         if not path.is_file():
-            problem = "is a folder, not a video file" if path.is_dir() else "no such video file"
-            raise UsageError(f"--source {path}: {problem}; check the path")
+            raise UsageError(f"--source {path}: {not_a_file(path)}; check the path")
         inputs.append(("--source", path))
     if args.weights.exists() and not args.weights.is_dir():
         raise UsageError(f"--weights {args.weights} is a file; give the folder that holds the weights files")

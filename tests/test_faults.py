@@ -374,6 +374,7 @@ def test_frames_that_do_not_decode_are_skipped_and_the_rest_of_the_video_read(we
     (["--headless"], "--source"),
     (["--headless", "--source", " "], "--source"),
     (["--headless", "--source", "{tmp}"], "--source"),
+    (["--headless", "--source", os.devnull], "is a pipe or a device, not a video file"),
     (["--headless", "--source", "demo", "--csv", "{tmp}"], "--csv"),
     (["--headless", "--source", "demo", "--weights", "{file}"], "--weights"),
     (["--headless", "--source", "demo", "--model", "vgg16"], "--model"),

@@ -100,7 +100,7 @@ def open_source(spec: str) -> FrameSource:
         return VideoCaptureSource(capture, spec, live=True)
     path = Path(spec).expanduser()
     if not path.is_file():
-        raise SourceError(f"{path}: no such video file")
+        raise SourceError(f"{path}: {not_a_file(path)}")
     with quiet_opencv():
         capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
@@ -109,6 +109,15 @@ def open_source(spec: str) -> FrameSource:
         return VideoCaptureSource(capture, path.name, live=False)
     except SourceError:
         raise SourceError(f"{path}: not a video OpenCV can read (no frame could be decoded)") from None
+
+
+def not_a_file(path: Path) -> str:
+    """Why ``path``, which is not a regular file, is no video file: a few words."""
+    if path.is_dir():
+        return "is a folder, not a video file"
+    if path.exists():  # a named pipe would be waited on for ever, a device read without end
+        return "is a pipe or a device, not a video file"
+    return "no such video file"
 
 
 def probe_cameras(max_index: int = 4) -> list[int]:
