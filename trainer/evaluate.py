@@ -25,10 +25,13 @@ from fer_desktop.export.outputs import OutputError, make_folders_and_check
 from fer_desktop.faces import FaceDetector, crop_faces
 from fer_desktop.inference import BACKENDS, load_classifier, resolve_device
 from fer_desktop.models import MODEL_NAMES, mirror_averaged
+from fer_desktop.pipeline.sources import quiet_opencv
 from fer_desktop.weights import WeightsError, load_named
 from trainer.data import SPLITS, DataError, load_fer
 from trainer.metrics import calibration_metrics, classification_metrics, format_table, plot_reliability
 from trainer.predict import classifier_probs, predict_probs
+
+UNREADABLE_NAMED = 5  # photos named one by one when they cannot be read; the rest are counted
 
 
 def parse_label(value: str, where: str) -> int:
@@ -60,9 +63,13 @@ def read_photos(folder: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
             if row["path"] is None or row["label"] is None:
                 raise DataError(f"{table} line {i}: expected a path and a label, separated by a comma")
             label = parse_label(row["label"], f"{table} line {i}")
-            image = cv2.imread(str(folder / row["path"]), cv2.IMREAD_COLOR)
+            with quiet_opencv():  # OpenCV's own warning names its C++ source file; the note below names the photo
+                image = cv2.imread(str(folder / row["path"]), cv2.IMREAD_COLOR)
             if image is None:
                 unreadable += 1
+                if unreadable <= UNREADABLE_NAMED:
+                    why = "not found" if not (folder / row["path"]).exists() else "not an image OpenCV can read"
+                    print(f"note: {table} line {i}: {row['path']}: {why}, left out", file=sys.stderr)
                 continue
             found = detector.detect(image)
             if not found:
@@ -71,6 +78,8 @@ def read_photos(folder: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
             largest = max(found, key=lambda face: face.w * face.h)
             faces.append(crop_faces(image, [largest])[0])
             labels.append(label)
+    if unreadable > UNREADABLE_NAMED:
+        print(f"note: {unreadable - UNREADABLE_NAMED} more photos of {table} cannot be read, left out", file=sys.stderr)
     shape = (len(faces), *(faces[0].shape if faces else (48, 48)))
     return np.array(faces, np.uint8).reshape(shape), np.array(labels, np.int64), no_face, unreadable
 
@@ -159,7 +168,8 @@ def main(argv: list[str] | None = None) -> None:
         print("(each crop averaged with its mirror image, as the app classifies it)")
     print(format_table(result))
     if result["no_face"] or result["skipped"]:
-        print(f"no face found in {result['no_face']} photos; {result['skipped']} unreadable, left out")
+        no_face = result["no_face"]
+        print(f"no face found in {no_face} photo{'' if no_face == 1 else 's'}; {result['skipped']} unreadable, left out")
     if args.json:
         write_json(args.json, result)
 
