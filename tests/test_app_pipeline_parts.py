@@ -406,3 +406,31 @@ def test_background_worker_runs_only_the_newest_of_a_burst() -> None:
     assert finished.wait(5)
     worker.stop()
     assert done == [(1, 10), (4, 40)] and not worker.is_alive()
+
+
+def test_a_background_worker_that_keeps_all_runs_every_request_in_order() -> None:
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    done = []
+
+    def job(n: int) -> int:
+        if n == 1:
+            started.set()
+            release.wait(5)
+        if n == 3:
+            raise OSError("disk full")
+        return n * 10
+
+    def on_done(n: int, result: int) -> None:
+        done.append((n, result))
+        if n == 4:
+            finished.set()
+
+    worker = LatestRequestWorker(job, on_done, lambda n, e: done.append((n, str(e))), "fer-test-worker", keep_all=True)
+    worker.request(1)
+    assert started.wait(5)  # requests 2-4 arrive while job 1 runs: none is dropped, a failure stops none
+    for n in (2, 3, 4):
+        worker.request(n)
+    release.set()
+    assert finished.wait(5)
+    worker.stop()
+    assert done == [(1, 10), (2, 20), (3, "disk full"), (4, 40)] and not worker.is_alive()
