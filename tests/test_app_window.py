@@ -34,7 +34,7 @@ def make_window(qtbot: QtBot, weights_dir: Path):
     windows: list[MainWindow] = []
 
     def make(source: str | None = "demo", model: str = "squeezenet", detector_factory=FaceDetector) -> MainWindow:
-        window = MainWindow(source, model, "cpu", weights_dir, probe=lambda: [], detector_factory=detector_factory)
+        window = MainWindow(source, model, "cpu", weights_dir, probe=lambda in_use: [], detector_factory=detector_factory)
         qtbot.addWidget(window)
         window.resize(1100, 700)
         window.show()
@@ -77,7 +77,7 @@ def test_window_without_a_camera_starts_the_demo_by_itself(qtbot: QtBot, make_wi
 
 def test_a_camera_found_later_replaces_the_stand_in_demo(qtbot: QtBot, weights_dir: Path) -> None:
     probes = iter([[], [7]])
-    window = MainWindow(None, "squeezenet", "cpu", weights_dir, probe=lambda: next(probes))
+    window = MainWindow(None, "squeezenet", "cpu", weights_dir, probe=lambda in_use: next(probes))
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
         pass
@@ -90,7 +90,7 @@ def test_a_camera_found_later_replaces_the_stand_in_demo(qtbot: QtBot, weights_d
 
 
 def test_a_chosen_demo_is_not_replaced_by_a_camera_found_later(qtbot: QtBot, weights_dir: Path) -> None:
-    window = MainWindow("demo", "squeezenet", "cpu", weights_dir, probe=lambda: [3])
+    window = MainWindow("demo", "squeezenet", "cpu", weights_dir, probe=lambda in_use: [3])
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS):
         window.refresh_cameras()
@@ -297,7 +297,7 @@ def test_frames_reach_the_gui_once_and_with_their_boxes_unless_the_analysis_drop
 def test_the_keys_work(qtbot: QtBot, weights_dir: Path) -> None:
     from PySide6.QtCore import Qt
 
-    window = MainWindow(None, "squeezenet", "cpu", weights_dir, probe=lambda: [])
+    window = MainWindow(None, "squeezenet", "cpu", weights_dir, probe=lambda in_use: [])
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -438,3 +438,175 @@ def test_ctrl_c_in_the_terminal_closes_the_window(weights_dir: Path) -> None:
         raise
     assert "Traceback" not in err, err
     assert process.returncode == 130
+
+
+# -- snapshots, recordings, calibration and cameras as a user meets them ------------------------------------------
+
+
+def test_a_snapshot_goes_to_exactly_the_file_named_and_the_dialog_adds_the_suffix_before_asking(
+        qtbot: QtBot, make_window, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from fer_desktop.ui.dialogs import save_dialog
+
+    window = make_window()
+    _wait_for_classified_face(qtbot, window)
+    other = tmp_path / "shot.png"
+    other.write_bytes(b"a photo the user keeps")
+    with qtbot.waitSignal(window.snapshot_saved, timeout=TIMEOUT_MS) as saved:
+        window.save_snapshot(tmp_path / "shot")
+    assert saved.args == [tmp_path / "shot"]
+    assert (tmp_path / "shot").read_bytes().startswith(b"\x89PNG") and cv2.imread(str(tmp_path / "shot")) is not None
+    assert other.read_bytes() == b"a photo the user keeps"  # never replaced without asking
+
+    dialog = save_dialog(window, "Save snapshot", tmp_path / "suggested.png", "PNG images (*.png)", ".png")
+    qtbot.addWidget(dialog)
+    assert dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave
+    assert not dialog.testOption(QFileDialog.Option.DontConfirmOverwrite)  # it asks before replacing...
+    dialog.selectFile("shot")
+    assert Path(dialog.selectedFiles()[0]).name == "shot.png"  # ...about the file that will be written
+
+
+def test_every_snapshot_asked_for_is_written_in_order(qtbot: QtBot, make_window, tmp_path: Path) -> None:
+    window = make_window()
+    _wait_for_classified_face(qtbot, window)
+    saved: list[Path] = []
+    window.snapshot_saved.connect(saved.append)
+    wanted = [tmp_path / f"shot-{n}.png" for n in range(4)]
+    for path in wanted:  # faster than a PNG is written: none may be dropped for the next
+        window.save_snapshot(path)
+    qtbot.waitUntil(lambda: len(saved) == len(wanted), timeout=TIMEOUT_MS)
+    assert saved == wanted and all(cv2.imread(str(p)) is not None for p in wanted)
+
+
+def test_snapshot_and_report_failures_name_the_file_asked_for(qtbot: QtBot, make_window, tmp_path: Path) -> None:
+    window = make_window()
+    _wait_for_classified_face(qtbot, window)
+    shot = tmp_path / "no-such-folder" / "shot.png"
+    window.save_snapshot(shot)
+    qtbot.waitUntil(lambda: window.banner.text("snapshot") != "", timeout=TIMEOUT_MS)
+    message = window.banner.text("snapshot")
+    assert message == f"Snapshot not saved to {shot}: No such file or directory", message
+    assert "partial" not in message
+
+    missing = tmp_path / "gone.csv"
+    window.reports.request(missing)
+    qtbot.waitUntil(lambda: window.banner.text("report") != "", timeout=TIMEOUT_MS)
+    assert window.banner.text("report").startswith(f"No report of {missing}: ")
+
+
+def test_a_recording_stopped_before_any_frame_leaves_its_file_with_the_header(
+        qtbot: QtBot, make_window, tmp_path: Path) -> None:
+    from fer_desktop.export import CSV_COLUMNS
+
+    window = make_window(source=None)
+    window.open_source(lambda: ListSource([], name="empty"))  # never delivers a frame
+    out = tmp_path / "rec.csv"
+    window.start_recording(out)
+    window.stop_recording()
+    with open(out, newline="", encoding="utf-8") as f:
+        assert list(csv.reader(f)) == [list(CSV_COLUMNS)]
+    assert window.status.currentMessage() == f"Recorded 0 rows to {out}"
+
+
+def test_recording_one_row_says_1_row(qtbot: QtBot, make_window, tmp_path: Path) -> None:
+    window = make_window(source=None, detector_factory=lambda: GridDetector(1))
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    out = tmp_path / "one.csv"
+    window.start_recording(out)
+    window.open_source(lambda: ListSource([frame], live=False, name="one frame"))
+    qtbot.waitUntil(lambda: window.bridge.pipeline.recorder.rows == 1, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.status.recording.text().startswith("● REC 1 row →"), timeout=TIMEOUT_MS)
+    window.stop_recording()
+    assert window.banner.text("report") == "Recorded 1 row to one.csv."
+
+
+def test_recording_again_to_the_same_file_withdraws_the_old_report_offer(
+        qtbot: QtBot, make_window, tmp_path: Path) -> None:
+    window = make_window()
+    _wait_for_classified_face(qtbot, window)
+    first, other = tmp_path / "a.csv", tmp_path / "b.csv"
+    window.start_recording(first)
+    qtbot.waitUntil(lambda: window.bridge.pipeline.recorder.rows >= 2, timeout=TIMEOUT_MS)
+    window.stop_recording()
+    assert "Open report" in _banner_buttons(window)
+    window.start_recording(other)  # another file: the offer for a.csv stands
+    assert window.banner.text("report").endswith("to a.csv.")
+    qtbot.waitUntil(lambda: window.bridge.pipeline.recorder.rows >= 2, timeout=TIMEOUT_MS)
+    window.stop_recording()
+    assert window.banner.text("report").endswith("to b.csv.")
+    window.start_recording(tmp_path / "." / "b.csv")  # b.csv again: its old report would show the new rows
+    assert window.banner.text("report") == ""
+    window.stop_recording()
+
+
+def test_a_late_failure_of_an_old_recording_does_not_stop_the_new_one(
+        qtbot: QtBot, make_window, tmp_path: Path) -> None:
+    window = make_window()
+    window.start_recording(tmp_path / "old.csv")
+    window.start_recording(tmp_path / "new.csv")
+    window.bridge.recording_failed.emit(1, "Recording to old.csv stopped after 3 rows: No space left on device")
+    qtbot.waitUntil(lambda: "old.csv stopped" in window.banner.text("recording"), timeout=TIMEOUT_MS)
+    recorder = window.bridge.pipeline.recorder
+    assert recorder is not None and recorder.csv_path.name == "new.csv" and window.controls.record_button.isChecked()
+    window.bridge.recording_failed.emit(2, "Recording to new.csv stopped after 0 rows: No space left on device")
+    qtbot.waitUntil(lambda: window.bridge.pipeline.recorder is None, timeout=TIMEOUT_MS)
+    assert not window.controls.record_button.isChecked()
+
+
+def test_calibrating_with_no_model_or_no_face_says_so(qtbot: QtBot, make_window, blank_frame: np.ndarray) -> None:
+    window = make_window(model="vgg19")  # no vgg19 weights among the test weights
+    with qtbot.waitSignal(window.model_failed, timeout=TIMEOUT_MS):
+        pass
+    _wait_for_result(qtbot, window, lambda r: len(r.faces) == 1)
+    window.calibrate_button.click()
+    assert "No neutral baseline: no model is loaded" in window.banner.text("baseline")
+    assert not window.bridge.pipeline.analyzer.baselines.waiting
+
+    with qtbot.waitSignal(window.model_changed, timeout=TIMEOUT_MS):
+        window.select_model("squeezenet")
+    window.open_source(lambda: ListSource([blank_frame] * 300, live=False))
+    _wait_for_result(qtbot, window, lambda r: r.faces_detected == 0)
+    window.calibrate_button.click()
+    assert "No neutral baseline: there is no face in view" in window.banner.text("baseline")
+    assert not window.bridge.pipeline.analyzer.baselines.waiting
+
+
+def test_pausing_while_a_source_opens_shows_it_paused(qtbot: QtBot, make_window, blank_frame: np.ndarray) -> None:
+    window = make_window(source=None)
+    opening = threading.Event()
+
+    def slow_open() -> ListSource:
+        opening.wait(5)
+        return ListSource([blank_frame] * 100, live=False, name="slow clip")
+
+    window.open_source(slow_open)
+    window.set_paused(True)
+    assert _state(window) == "Opening the source…" and window.controls.pause_button.isChecked()
+    opening.set()
+    qtbot.waitUntil(lambda: _state(window) == "slow clip: paused", timeout=TIMEOUT_MS)
+    time.sleep(0.3)
+    assert window.bridge.pipeline.stats.frames_captured == 0  # held at its first frame
+    window.set_paused(False)
+    assert _state(window) == "slow clip: running"
+
+
+def test_finding_cameras_keeps_the_one_in_use_listed_and_leaves_it_alone(
+        qtbot: QtBot, weights_dir: Path, blank_frame: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fer_desktop.pipeline.capture.open_source",
+                        lambda spec: ListSource([blank_frame] * 10_000, name=f"camera {spec}"))
+    asked: list[set[int]] = []
+
+    def probe(in_use: set[int]) -> list[int]:
+        asked.append(set(in_use))
+        return [1]  # camera 3 is busy, so a probe that opened it would not see it
+
+    window = MainWindow("3", "squeezenet", "cpu", weights_dir, probe=probe)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.status.source.text() == "camera 3: running", timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.cameras_found, timeout=TIMEOUT_MS) as found:
+        window.refresh_cameras()
+    assert asked == [{3}] and found.args == [[1, 3]]
+    assert window.controls.source_box.currentData() == "3"
+    assert window.status.source.text() == "camera 3: running"  # not reopened
+    window.close()

@@ -217,7 +217,7 @@ def test_the_window_calibrates_the_shown_face_marks_it_and_resets(qtbot, weights
     from fer_desktop.export.baselines import read_baselines
     from fer_desktop.ui.window import MainWindow
 
-    window = MainWindow("demo", "squeezenet", "cpu", weights_dir, probe=lambda: [],
+    window = MainWindow("demo", "squeezenet", "cpu", weights_dir, probe=lambda in_use: [],
                         detector_factory=lambda: GridDetector(1), backend="torch")
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.model == "squeezenet" and "Face #1" in window.chart.title, timeout=30_000)

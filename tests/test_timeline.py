@@ -75,7 +75,7 @@ def test_the_window_offers_the_report_of_a_recording(qtbot: QtBot, weights_dir, 
 
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
-    window = MainWindow("demo", "squeezenet", "cpu", weights_dir, probe=lambda: [],
+    window = MainWindow("demo", "squeezenet", "cpu", weights_dir, probe=lambda in_use: [],
                         detector_factory=lambda: GridDetector(2), backend="torch")
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.timeline.history.track_ids == [1, 2], timeout=30_000)  # it follows the faces

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -120,11 +120,13 @@ def not_a_file(path: Path) -> str:
     return "no such video file"
 
 
-def probe_cameras(max_index: int = 4) -> list[int]:
-    """The camera indices in 0..max_index-1 that open and deliver a frame."""
+def probe_cameras(skip: Collection[int] = (), max_index: int = 4) -> list[int]:
+    """The camera indices in 0..max_index-1 that open and deliver a frame, leaving those in ``skip`` (in use) alone."""
     found = []
     with quiet_opencv():
         for index in range(max_index):
+            if index in skip:
+                continue
             capture = cv2.VideoCapture(index)
             try:
                 if capture.isOpened() and capture.read()[0]:

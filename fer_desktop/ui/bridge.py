@@ -35,7 +35,7 @@ class PipelineBridge(QObject):
     source_opened = Signal(object)  # SourceInfo
     source_ended = Signal(object)  # SourceEnd
     failed = Signal(str)
-    recording_failed = Signal(str)  # emitted by the pipeline's recorder: it could not write and stopped
+    recording_failed = Signal(int, str)  # the window's number for a recorder that could not write and stopped, and why
 
     def __init__(self, parent: QObject | None = None, **pipeline_options: Any) -> None:
         super().__init__(parent)
@@ -78,14 +78,15 @@ class PipelineBridge(QObject):
 
 
 class BackgroundJob(QObject):
-    """A ``LatestRequestWorker`` whose outcome arrives as ``done(request, result)`` or ``failed(request, error)``."""
+    """A ``LatestRequestWorker`` (``keep_all``: every request runs) whose outcome arrives as ``done(request, result)`` or ``failed(request, error)``."""
 
     done = Signal(object, object)
     failed = Signal(object, object)
 
-    def __init__(self, job: Callable[[Any], Any], name: str, parent: QObject | None = None) -> None:
+    def __init__(self, job: Callable[[Any], Any], name: str, parent: QObject | None = None,
+                 keep_all: bool = False) -> None:
         super().__init__(parent)
-        self._worker = LatestRequestWorker(job, self.done.emit, self.failed.emit, name)
+        self._worker = LatestRequestWorker(job, self.done.emit, self.failed.emit, name, keep_all)
 
     def request(self, arg: Any = None) -> None:
         self._worker.request(arg)

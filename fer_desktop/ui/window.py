@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
-from fer_desktop.export import Recorder, save_png, timestamped_path
+from fer_desktop.export import Recorder, same_file, save_png, timestamped_path
 from fer_desktop.faces import FaceDetector
 from fer_desktop.inference import default_model_name, load_classifier, resolve_device
 from fer_desktop.pipeline import FaceResult, FrameResult, SourceEnd, SourceInfo, probe_cameras
@@ -35,6 +35,7 @@ from fer_desktop.ui.banner import MessageBanner
 from fer_desktop.ui.bridge import BackgroundJob, PipelineBridge
 from fer_desktop.ui.charts import FaceBarsChart, ProbabilityChart
 from fer_desktop.ui.controls import KEYS, ControlBar
+from fer_desktop.ui.dialogs import ask_save_path
 from fer_desktop.ui.face_text import face_title, quality_text
 from fer_desktop.ui.images import to_bgr
 from fer_desktop.ui.palette import MODEL_LABELS
@@ -63,7 +64,9 @@ def describe_faces(result: FrameResult) -> str:
 class MainWindow(QMainWindow):
     """``source`` None: probe the cameras and open the first, or say there is none.
 
-    ``probe`` and ``detector_factory`` are there for tests, which have no camera and may fake faces.
+    ``probe(in_use)`` lists the cameras that deliver frames without opening those in ``in_use`` (the
+    one being watched: opening it twice could disturb it); it and ``detector_factory`` are there for
+    tests, which have no camera and may fake faces.
     """
 
     chart_updated = Signal(object)  # the FrameResult the charts now show
@@ -80,7 +83,7 @@ class MainWindow(QMainWindow):
         device: str | None = None,
         weights_dir: Path = DEFAULT_WEIGHTS_DIR,
         smoothing: float = DEFAULT_SMOOTHING,
-        probe: Callable[[], list[int]] = probe_cameras,
+        probe: Callable[[set[int]], list[int]] = probe_cameras,
         detector_factory: Callable[[], Detector] = FaceDetector,
         backend: str = "auto",
         uncertain_below: float = DEFAULT_UNCERTAIN_BELOW,
@@ -100,14 +103,19 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._source_name: str | None = None  # while the current source runs
         self._source_failed = False
+        self._faces_in_view = 0  # in the newest result drawn
+        self._recording_number = 0  # counts recordings started, so a late failure stops only its own
+        self._report_csv: Path | None = None  # the recording the banner offers a report of
 
         self.bridge = PipelineBridge(self, detector_factory=detector_factory, smoothing=smoothing)
         self.loader = BackgroundJob(
             lambda name: load_classifier(name, self.device, weights_dir, backend), "fer-model-loader", self
         )
-        self.camera_probe = BackgroundJob(lambda _: probe(), "fer-camera-probe", self)
-        self.snapshots = BackgroundJob(lambda job: save_png(*job), "fer-snapshot", self)
-        self.reports = BackgroundJob(lambda csv_path: write_report(csv_path, report_folder(csv_path)), "fer-report", self)
+        self.camera_probe = BackgroundJob(lambda in_use: sorted(set(probe(in_use)) | in_use), "fer-camera-probe", self)
+        # Every snapshot and report asked for is made, in order: none is dropped for a newer one.
+        self.snapshots = BackgroundJob(lambda job: save_png(*job), "fer-snapshot", self, keep_all=True)
+        self.reports = BackgroundJob(lambda csv_path: write_report(csv_path, report_folder(csv_path)), "fer-report",
+                                     self, keep_all=True)
 
         self.bridge.pipeline.analyzer.uncertain_below = uncertain_below
         self.controls = ControlBar(smoothing, self, uncertain_below)
@@ -190,9 +198,11 @@ class MainWindow(QMainWindow):
         self.camera_probe.done.connect(lambda _, cameras: self._cameras_probed(cameras))
         self.camera_probe.failed.connect(lambda _, error: self._cameras_probed([]))
         self.snapshots.done.connect(self._snapshot_written)
-        self.snapshots.failed.connect(lambda _, error: self.banner.show_message("snapshot", f"Snapshot not saved: {error}"))
+        self.snapshots.failed.connect(lambda job, error: self.banner.show_message(
+            "snapshot", f"Snapshot not saved to {job[1]}: {_reason(error)}"))
         self.reports.done.connect(self._report_written)
-        self.reports.failed.connect(lambda _, error: self.banner.show_message("report", f"No report: {error}"))
+        self.reports.failed.connect(lambda csv_path, error: self.banner.show_message(
+            "report", f"No report of {csv_path}: {_reason(error)}"))
         self.controls.source_chosen.connect(self.open_source)
         self.controls.file_requested.connect(self.choose_file)
         self.controls.url_requested.connect(self.choose_url)
@@ -250,9 +260,16 @@ class MainWindow(QMainWindow):
             self.open_source(url.strip())
 
     def refresh_cameras(self) -> None:
-        """Probe the camera indices in a background job; ``cameras_found`` reports them."""
+        """Probe the camera indices in a background job; ``cameras_found`` reports them, the one in use among them."""
         self.controls.cameras_button.setEnabled(False)
-        self.camera_probe.request()
+        self.camera_probe.request(self._camera_in_use())
+
+    def _camera_in_use(self) -> set[int]:
+        """The camera being watched (opened and not failed), which a probe must neither open again nor leave out."""
+        spec = self._source_spec
+        if spec is not None and spec.isdigit() and not self._source_failed:
+            return {int(spec)}
+        return set()
 
     def _cameras_probed(self, cameras: list[int]) -> None:
         self.controls.show_cameras(cameras)
@@ -284,7 +301,9 @@ class MainWindow(QMainWindow):
         if info.source_id == self._source_id:
             self._source_name = info.name
             self.setWindowTitle(f"fer-desktop: {info.name}")
-            self._show_source_state(f"{info.name}: running")
+            # Pause may have been pressed while it opened: it opens held.
+            paused = self.controls.pause_button.isChecked()
+            self._show_source_state(f"{info.name}: paused" if paused else f"{info.name}: running")
 
     def _source_ended(self, end: SourceEnd) -> None:
         if end.source_id != self._source_id:
@@ -368,6 +387,7 @@ class MainWindow(QMainWindow):
             self.video.show_frame(image, _size(result.frame.image))
         face = self._selected_face(result.faces)
         self._shown_id = None if face is None else face.track_id
+        self._faces_in_view = result.faces_in_view
         if self._calibrating is not None and not self.bridge.pipeline.analyzer.baselines.waiting:
             self._calibration_ended()
         self.video.show_result(result, None if face is None else face.track_id)
@@ -389,6 +409,7 @@ class MainWindow(QMainWindow):
 
     def _show_no_face(self) -> None:
         self._shown_id = None
+        self._faces_in_view = 0
         self.chart.show_probabilities(None, "No face in view")
         self.quality_label.setText("")
         self.face_bars.hide()
@@ -403,6 +424,11 @@ class MainWindow(QMainWindow):
 
     def calibrate_neutral(self) -> None:
         """Record the shown face's neutral baseline (the largest face, if none is shown yet); the pipeline applies it."""
+        if self.model is None or not self._faces_in_view:
+            why = "no model is loaded to read it" if self.model is None else "there is no face in view"
+            self.banner.show_message("baseline", f"No neutral baseline: {why}. Calibrate when a face is in view and "
+                                     "classified.", "info")
+            return
         baselines = self.bridge.pipeline.analyzer.baselines
         self._calibrating = baselines.made
         baselines.calibrate(self._shown_id, BASELINE_S)
@@ -432,7 +458,8 @@ class MainWindow(QMainWindow):
     def _refresh_status(self) -> None:
         self.status.show_stats(self.bridge.pipeline.stats.snapshot())
         recorder = self.bridge.pipeline.recorder
-        self.status.show_recording("" if recorder is None else f"● REC {recorder.rows} rows → {recorder.csv_path.name}")
+        text = "" if recorder is None else f"● REC {_rows(recorder.rows)} → {recorder.csv_path.name}"
+        self.status.show_recording(text)
 
     # -- recording and snapshots ----------------------------------------------------------
 
@@ -441,9 +468,9 @@ class MainWindow(QMainWindow):
             self.stop_recording()
             return
         suggestion = timestamped_path(self._output_dir, "fer-desktop", ".csv")
-        path, _ = QFileDialog.getSaveFileName(self, "Record to CSV", str(suggestion), "CSV files (*.csv)")
+        path = ask_save_path(self, "Record to CSV", suggestion, "CSV files (*.csv)", ".csv")
         if path:
-            self.start_recording(Path(path))
+            self.start_recording(path)
         else:
             self.controls.show_recording(False)
 
@@ -452,10 +479,16 @@ class MainWindow(QMainWindow):
         asked before replacing a file). The pipeline's recorder creates the file with the next result, in
         its thread, and a failure comes back as ``recording_failed``."""
         self.stop_recording()
+        self._recording_number += 1
+        number = self._recording_number
         options = {} if open_file is None else {"open_file": open_file}
-        recorder = Recorder(path, overwrite=True, on_failure=self.bridge.recording_failed.emit, **options)
+        recorder = Recorder(path, overwrite=True, **options,
+                            on_failure=lambda message: self.bridge.recording_failed.emit(number, message))
         self._output_dir = Path(path).parent
         self.banner.clear("recording")
+        if self._report_csv is not None and same_file(self._report_csv, Path(path)):
+            self.banner.clear("report")  # that recording is being replaced: its report would show the new one's rows
+            self._report_csv = None
         self.bridge.pipeline.recorder = recorder
         self.controls.show_recording(True)
         self._refresh_status()
@@ -463,17 +496,19 @@ class MainWindow(QMainWindow):
     def stop_recording(self) -> None:
         recorder, self.bridge.pipeline.recorder = self.bridge.pipeline.recorder, None
         if recorder is not None:
-            recorder.close()
+            recorder.close(create=True)  # stopped before any frame came: the file asked for exists, with its header
             if not recorder.summary.recording_error:
-                self.status.showMessage(f"Recorded {recorder.rows} rows to {recorder.csv_path}", 10_000)
+                self.status.showMessage(f"Recorded {_rows(recorder.rows)} to {recorder.csv_path}", 10_000)
             if recorder.rows and not self._closed:
-                self.banner.show_message("report", f"Recorded {recorder.rows} rows to {recorder.csv_path.name}.",
+                self._report_csv = recorder.csv_path
+                self.banner.show_message("report", f"Recorded {_rows(recorder.rows)} to {recorder.csv_path.name}.",
                                          "info", [("Open report", lambda: self.reports.request(recorder.csv_path))])
         self.controls.show_recording(False)
         self.status.show_recording("")
 
-    def _recording_failed(self, message: str) -> None:
-        self.stop_recording()
+    def _recording_failed(self, number: int, message: str) -> None:
+        if number == self._recording_number:  # not one stopped already, whose failure arrives late
+            self.stop_recording()
         self.banner.show_message("recording", message)
 
     def _report_written(self, _: object, html: Path) -> None:
@@ -484,10 +519,10 @@ class MainWindow(QMainWindow):
 
     def choose_snapshot_file(self) -> None:
         suggestion = timestamped_path(self._output_dir, "fer-desktop", ".png")
-        path, _ = QFileDialog.getSaveFileName(self, "Save snapshot", str(suggestion), "PNG images (*.png)")
+        path = ask_save_path(self, "Save snapshot", suggestion, "PNG images (*.png)", ".png")
         if path:
-            self._output_dir = Path(path).parent
-            self.save_snapshot(Path(path))
+            self._output_dir = path.parent
+            self.save_snapshot(path)
 
     def save_snapshot(self, path: Path) -> None:
         """Grab the window now; a background job writes the PNG and ``snapshot_saved`` follows."""
@@ -554,3 +589,11 @@ def _quit_shortcuts() -> list[QKeySequence]:
 def _size(image: np.ndarray) -> tuple[int, int]:
     return image.shape[1], image.shape[0]
 
+
+def _rows(n: int) -> str:
+    return "1 row" if n == 1 else f"{n} rows"
+
+
+def _reason(error: Exception) -> str:
+    """An error in words, without the name of a temporary file the user never asked for."""
+    return (error.strerror if isinstance(error, OSError) and error.strerror else str(error)).rstrip(".")
