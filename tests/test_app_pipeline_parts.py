@@ -382,35 +382,10 @@ def test_the_registry_rule_catches_a_comparison(tmp_path: Path) -> None:
 
 
 
-def test_background_worker_runs_only_the_newest_of_a_burst() -> None:
+def _burst(keep_all: bool) -> list[tuple[int, object]]:
+    """Requests 1-4 to a worker, 2-4 while job 1 runs (job 3 fails); what came out, in order."""
     started, release, finished = threading.Event(), threading.Event(), threading.Event()
-    done = []
-
-    def job(n: int) -> int:
-        if n == 1:
-            started.set()
-            release.wait(5)
-        return n * 10
-
-    def on_done(n: int, result: int) -> None:
-        done.append((n, result))
-        if n == 4:
-            finished.set()
-
-    worker = LatestRequestWorker(job, on_done, lambda n, e: None, "fer-test-worker")
-    worker.request(1)
-    assert started.wait(5)  # requests 2-4 arrive while job 1 runs
-    for n in (2, 3, 4):
-        worker.request(n)
-    release.set()
-    assert finished.wait(5)
-    worker.stop()
-    assert done == [(1, 10), (4, 40)] and not worker.is_alive()
-
-
-def test_a_background_worker_that_keeps_all_runs_every_request_in_order() -> None:
-    started, release, finished = threading.Event(), threading.Event(), threading.Event()
-    done = []
+    done: list[tuple[int, object]] = []
 
     def job(n: int) -> int:
         if n == 1:
@@ -420,17 +395,26 @@ def test_a_background_worker_that_keeps_all_runs_every_request_in_order() -> Non
             raise OSError("disk full")
         return n * 10
 
-    def on_done(n: int, result: int) -> None:
-        done.append((n, result))
+    def note(n: int, outcome: object) -> None:
+        done.append((n, outcome))
         if n == 4:
             finished.set()
 
-    worker = LatestRequestWorker(job, on_done, lambda n, e: done.append((n, str(e))), "fer-test-worker", keep_all=True)
+    worker = LatestRequestWorker(job, note, lambda n, e: note(n, str(e)), "fer-test-worker", keep_all=keep_all)
     worker.request(1)
-    assert started.wait(5)  # requests 2-4 arrive while job 1 runs: none is dropped, a failure stops none
+    assert started.wait(5)
     for n in (2, 3, 4):
         worker.request(n)
     release.set()
     assert finished.wait(5)
     worker.stop()
-    assert done == [(1, 10), (2, 20), (3, "disk full"), (4, 40)] and not worker.is_alive()
+    assert not worker.is_alive()
+    return done
+
+
+def test_background_worker_runs_only_the_newest_of_a_burst() -> None:
+    assert _burst(keep_all=False) == [(1, 10), (4, 40)]
+
+
+def test_a_background_worker_that_keeps_all_runs_every_request_in_order() -> None:
+    assert _burst(keep_all=True) == [(1, 10), (2, 20), (3, "disk full"), (4, 40)]  # a failure stops none
