@@ -152,3 +152,23 @@ def test_a_value_that_is_not_a_finite_number_names_its_line(column: str, value: 
     err = capsys.readouterr().err
     assert f"{csv_path} line 4: {column} is '{value}', not a finite number" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("stop", ["plain", "inside an import"])
+def test_ctrl_c_is_one_line_and_130(stop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import fer_desktop.report.cli as cli
+
+    def interrupted(*args: object) -> None:
+        if stop == "plain":
+            raise KeyboardInterrupt
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as e:  # as a compiled module's import reports a Ctrl-C that lands in it
+            raise ImportError("numpy.core.multiarray failed to import") from e
+
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    monkeypatch.setattr(cli, "summarise", interrupted)
+    assert main([str(csv_path), "--out", str(tmp_path / "r")]) == 130
+    err = capsys.readouterr().err
+    assert err == "fer-desktop-report: interrupted\n" and not (tmp_path / "r").exists()

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
-from fer_desktop.cli import add_version_flag
+from fer_desktop.cli import add_version_flag, interruptible
 from fer_desktop.export.files import replace_atomically, write_json
 from fer_desktop.report.summary import ReportError, SessionSummary, summarise
 
@@ -63,6 +63,7 @@ def write_report(csv_path: Path, out: Path, uncertain_below: float = DEFAULT_UNC
     return out / "report.html"
 
 
+@interruptible("fer-desktop-report")
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fer-desktop-report", description=__doc__.split("\n\n")[0])
     add_version_flag(p)
