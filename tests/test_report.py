@@ -172,3 +172,32 @@ def test_ctrl_c_is_one_line_and_130(stop: str, tmp_path: Path, monkeypatch: pyte
     assert main([str(csv_path), "--out", str(tmp_path / "r")]) == 130
     err = capsys.readouterr().err
     assert err == "fer-desktop-report: interrupted\n" and not (tmp_path / "r").exists()
+
+
+def test_overwriting_an_earlier_report_leaves_none_of_its_figures_behind(tmp_path: Path) -> None:
+    import csv
+
+    three, one = tmp_path / "three.csv", tmp_path / "one.csv"
+    write_session_csv(three, seconds=2, fps=5)
+    with open(three, newline="") as f:
+        table = list(csv.reader(f))
+    with open(one, "w", newline="") as f:
+        csv.writer(f).writerows([table[0], *(row for row in table[1:] if row[2] == "1")])
+    out = tmp_path / "report"
+    assert main([str(three), "--out", str(out)]) == 0
+    (out / "notes.txt").write_text("the user's own")
+    assert main([str(one), "--out", str(out), "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "face-1-distribution.png", "face-1-timeline.png", "notes.txt", "report.html", "summary.json"]
+
+
+def test_a_summary_json_that_is_not_a_reports_is_never_replaced(tmp_path: Path, capsys) -> None:
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    headless = tmp_path / "summary.json"  # fer-desktop --headless --csv s.csv --summary summary.json
+    headless.write_text('{"frames": 10, "complete": true}\n')
+    assert main([str(csv_path), "--out", str(tmp_path), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert f"{headless} exists and is not the summary of a report" in err and err.count("\n") == 1
+    assert headless.read_text() == '{"frames": 10, "complete": true}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", "summary.json"]
