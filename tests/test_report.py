@@ -7,6 +7,7 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fer_desktop.report.cli import main
@@ -69,6 +70,50 @@ def test_memory_does_not_grow_with_the_recording(tmp_path: Path, monkeypatch) ->
         assert summary.rows == seconds * 30 * 3
     assert peaks[1] < peaks[0] * 1.5 + 200_000, peaks  # ten times the rows, about the same memory
 
+
+def write_brief_faces(path: Path, faces: int, rows_each: int = 5) -> None:
+    """A recording of ``faces`` faces one after another, each seen for ``rows_each`` rows (a busy street)."""
+    import csv
+
+    from fer_desktop.emotions import EMOTIONS
+    from fer_desktop.export import CSV_COLUMNS
+
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for k in range(faces):
+            for r in range(rows_each):
+                row = {"time_s": f"{k + r / 10:.3f}", "face_id": k + 1, **{e: "0.1429" for e in EMOTIONS},
+                       "confidence": "0.1429"}
+                writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
+
+
+def test_memory_per_face_is_about_its_rows_not_a_whole_timeline(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(summary_module, "CHUNK_ROWS", 500)
+    peaks = []
+    for faces in (500, 1500):
+        write_brief_faces(tmp_path / f"{faces}.csv", faces)
+        tracemalloc.start()
+        summary = summarise(tmp_path / f"{faces}.csv", 0.5)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(summary.faces) == faces
+    assert (peaks[1] - peaks[0]) / 1000 < 4096, peaks  # a face's 512 timeline bins would be 32 KiB
+
+
+def test_the_timeline_keeps_the_means_of_its_bins_however_the_rows_come() -> None:
+    rng = np.random.default_rng(0)
+    times = np.concatenate([rng.uniform(900, 1000, 300), rng.uniform(0, 5000, 300)])  # late first, then anywhere
+    probs = rng.dirichlet(np.ones(7), len(times))
+    timeline = summary_module.Timeline(bins=64)
+    for part in np.array_split(np.arange(len(times)), 7):
+        timeline.add(times[part], probs[part])
+    centres, means = timeline.series()
+    width = timeline.width_s
+    assert 5000 / width <= 64 and width == summary_module.FIRST_BIN_S * 2 ** 9  # the narrowest that fits
+    bins = times // width
+    assert np.allclose(centres, (np.unique(bins) + 0.5) * width)
+    assert np.allclose(means, [probs[bins == b].mean(0) for b in np.unique(bins)])
 
 def test_errors_name_the_file_and_overwrite_nothing(tmp_path: Path, capsys) -> None:
     not_ours = tmp_path / "other.csv"

@@ -1,8 +1,8 @@
 """One pass over a recording's CSV, row by row, into per-face totals and a fixed-size timeline.
 
 Memory does not grow with the recording's length: each face keeps counters and
-at most ``TIMELINE_BINS`` time bins, whose width doubles (neighbours merged)
-whenever the face's rows outrun them.
+at most ``TIMELINE_BINS`` time bins over the span it was seen, whose width
+doubles (neighbours merged) whenever the face's rows outrun them.
 
 Reads the columns the app writes (time_s, face_id, the seven probabilities,
 label, confidence) and uses ``confident`` and the quality columns when present.
@@ -44,34 +44,67 @@ class ReportError(ValueError):
 
 
 class Timeline:
-    """Mean probabilities in equal time bins from 0 s; the width doubles when a row falls past the last bin."""
+    """Mean probabilities in equal time bins on multiples of the width from 0 s; the width doubles when the rows
+    span more than ``bins`` of them.
+
+    Only the bins from the face's first row to its last are kept, made as rows reach them: a face seen for a
+    second holds a few, not ``bins``, so a recording of many brief faces needs no more memory than its CSV.
+    """
 
     def __init__(self, bins: int = TIMELINE_BINS, width_s: float = FIRST_BIN_S) -> None:
+        self.max_bins = bins
         self.width_s = width_s
-        self.sums = np.zeros((bins, NUM_CLASSES))
-        self.counts = np.zeros(bins)
+        self.first = 0  # the bin number (time // width) of sums[0]
+        self.sums = np.zeros((0, NUM_CLASSES))
+        self.counts = np.zeros(0)
 
     def add(self, times: np.ndarray, probs: np.ndarray) -> None:
         """Rows' times (s) and (n, 7) probabilities."""
         if not len(times):
             return
-        while np.max(times) // self.width_s >= len(self.counts):
+        times = np.maximum(times, 0.0)
+        while True:
+            index = (times // self.width_s).astype(np.int64)
+            low, high = int(index.min()), int(index.max())
+            if len(self.counts):
+                low, high = min(low, self.first), max(high, self.first + len(self.counts) - 1)
+            if high - low < self.max_bins:
+                break
             self._coarsen()
-        index = (np.maximum(times, 0.0) // self.width_s).astype(np.int64)
-        np.add.at(self.sums, index, probs)
-        self.counts += np.bincount(index, minlength=len(self.counts))
+        self._cover(low, high)
+        np.add.at(self.sums, index - self.first, probs)
+        self.counts += np.bincount(index - self.first, minlength=len(self.counts))
+
+    def _cover(self, low: int, high: int) -> None:
+        """Bins ``low`` to ``high`` (bin numbers), those held so far among them."""
+        if not len(self.counts):
+            self.first = low
+        before, after = self.first - low, high - (self.first + len(self.counts) - 1)
+        if before or after:
+            self.sums, self.counts = _padded(self.sums, before, after), _padded(self.counts, before, after)
+            self.first = low
 
     def _coarsen(self) -> None:
-        n = len(self.counts)
-        self.sums = np.concatenate([self.sums.reshape(n // 2, 2, NUM_CLASSES).sum(1), np.zeros((n // 2, NUM_CLASSES))])
-        self.counts = np.concatenate([self.counts.reshape(n // 2, 2).sum(1), np.zeros(n // 2)])
+        """Twice the width: bins 2k and 2k + 1 become bin k."""
+        before = self.first % 2
+        after = (before + len(self.counts)) % 2
+        self.sums = _padded(self.sums, before, after).reshape(-1, 2, NUM_CLASSES).sum(1)
+        self.counts = _padded(self.counts, before, after).reshape(-1, 2).sum(1)
+        self.first //= 2
         self.width_s *= 2
 
     def series(self) -> tuple[np.ndarray, np.ndarray]:
         """(bin centres in seconds, (n, 7) mean probabilities) of the bins that hold rows."""
         used = self.counts > 0
-        centres = (np.flatnonzero(used) + 0.5) * self.width_s
+        centres = (self.first + np.flatnonzero(used) + 0.5) * self.width_s
         return centres, self.sums[used] / self.counts[used, None]
+
+
+def _padded(a: np.ndarray, before: int, after: int) -> np.ndarray:
+    """``a`` with ``before`` zero rows ahead and ``after`` behind (``np.pad``, without its overhead per call)."""
+    out = np.zeros((before + len(a) + after, *a.shape[1:]))
+    out[before:before + len(a)] = a
+    return out
 
 
 @dataclass
