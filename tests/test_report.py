@@ -246,3 +246,19 @@ def test_a_summary_json_that_is_not_a_reports_is_never_replaced(tmp_path: Path, 
     assert f"{headless} exists and is not the summary of a report" in err and err.count("\n") == 1
     assert headless.read_text() == '{"frames": 10, "complete": true}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", "summary.json"]
+
+
+def test_blank_lines_a_spreadsheet_leaves_are_no_rows_and_errors_name_the_real_line(tmp_path: Path, capsys) -> None:
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    lines = csv_path.read_text().splitlines()
+    rows = len(lines) - 1
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text("\n".join([*lines[:5], "", ",,,,", *lines[5:], "", ""]) + "\n")
+    assert main([str(spaced), "--out", str(tmp_path / "r")]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["rows"] == rows and summary["rows_cut_short"] == 0 and summary["rows_without_model"] == 0
+    lines[9] = lines[9].replace(lines[9].split(",")[7], "oops", 1)
+    spaced.write_text("\n".join([*lines[:5], "", *lines[5:]]) + "\n")
+    assert main([str(spaced), "--out", str(tmp_path / "r2")]) == 1
+    assert "spaced.csv line 11: angry is 'oops', not a number" in capsys.readouterr().err

@@ -241,12 +241,12 @@ class SessionSummary:
 
 
 def read_chunks(path: Path, size: int | None = None, cut_short: list[int] | None = None,
-                ) -> Iterator[tuple[list[str], int, list[list[str]]]]:
-    """(header, line number of the first row, up to ``size`` rows, by default ``CHUNK_ROWS``) of a CSV, a chunk at a time.
+                ) -> Iterator[tuple[list[str], list[int], list[list[str]]]]:
+    """(header, the rows' line numbers, up to ``size`` rows, by default ``CHUNK_ROWS``) of a CSV, a chunk at a time.
 
     Every row has the header's fields. A last row with fewer is dropped, as a recording copied or
     killed mid-write ends, and its line number goes into ``cut_short``; a row of the wrong length
-    anywhere else is an error naming its line.
+    anywhere else is an error naming its line. Blank lines are passed over.
     """
     size = size or CHUNK_ROWS
     try:
@@ -258,7 +258,7 @@ def read_chunks(path: Path, size: int | None = None, cut_short: list[int] | None
         raise ReportError(f"{path}: cannot be read ({e.strerror or e})") from None
     with f:
         try:
-            yield from _chunks(path, csv.reader(f), size, [] if cut_short is None else cut_short)
+            yield from _chunks(path, _numbered(csv.reader(f)), size, [] if cut_short is None else cut_short)
         except UnicodeDecodeError:
             raise ReportError(f"{path}: not a fer-desktop recording (not UTF-8 text); give the CSV the "
                               "window's Record or --headless --csv wrote") from None
@@ -266,28 +266,33 @@ def read_chunks(path: Path, size: int | None = None, cut_short: list[int] | None
             raise ReportError(f"{path}: not a CSV file ({e})") from None
 
 
-def _chunks(path: Path, reader: Iterator[list[str]], size: int, cut_short: list[int],
-            ) -> Iterator[tuple[list[str], int, list[list[str]]]]:
-    header = next(reader, None)
+def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """(line number, row) of each row with a value: a spreadsheet may end or space out a table with empty lines
+    (or rows of empty fields), which are no rows of the recording."""
+    for row in reader:
+        if any(row):
+            yield reader.line_num, row
+
+
+def _chunks(path: Path, rows: Iterator[tuple[int, list[str]]], size: int, cut_short: list[int],
+            ) -> Iterator[tuple[list[str], list[int], list[list[str]]]]:
+    header = next(rows, (0, None))[1]
     missing = [c for c in REQUIRED if header is None or c not in header]
     if missing:
         raise ReportError(f"{path}: not a fer-desktop recording (no column {', '.join(missing)}); "
                           "give the CSV the window's Record or --headless --csv wrote")
-    line = 2
-    chunk = list(islice(reader, size))
+    chunk = list(islice(rows, size))
     while chunk:
-        following = list(islice(reader, size))
-        short = [i for i, row in enumerate(chunk) if len(row) != len(header)]
-        if short and (following or short != [len(chunk) - 1] or len(chunk[-1]) > len(header)):
-            row = chunk[short[0]]
-            raise ReportError(f"{path} line {line + short[0]}: {len(row)} fields where the header has "
+        following = list(islice(rows, size))
+        short = [i for i, (_, row) in enumerate(chunk) if len(row) != len(header)]
+        if short and (following or short != [len(chunk) - 1] or len(chunk[-1][1]) > len(header)):
+            line, row = chunk[short[0]]
+            raise ReportError(f"{path} line {line}: {len(row)} fields where the header has "
                               f"{len(header)}; the file was changed since it was recorded")
         if short:
-            cut_short.append(line + len(chunk) - 1)
-            chunk = chunk[:-1]
+            cut_short.append(chunk.pop()[0])
         if chunk:
-            yield header, line, chunk
-        line += len(chunk)
+            yield header, [line for line, _ in chunk], [row for _, row in chunk]
         chunk = following
 
 
@@ -341,13 +346,13 @@ def summarise(path: Path, uncertain_below: float, use_baselines: bool = True) ->
     total = without_model = 0
     has_verdict = has_quality = False
     cut_short: list[int] = []
-    for header, first_line, chunk in read_chunks(path, cut_short=cut_short):
+    for header, numbers, chunk in read_chunks(path, cut_short=cut_short):
         at = {name: i for i, name in enumerate(header)}
         has_verdict, has_quality = "confident" in at, all(c in at for c in QUALITY)
         total += len(chunk)
         first_prob = at[EMOTIONS[0]]
-        lines = [first_line + i for i, row in enumerate(chunk) if len(row) > first_prob and row[first_prob] != ""]
-        rows = [chunk[line - first_line] for line in lines]
+        kept = [i for i, row in enumerate(chunk) if len(row) > first_prob and row[first_prob] != ""]
+        lines, rows = [numbers[i] for i in kept], [chunk[i] for i in kept]
         without_model += len(chunk) - len(rows)
         if not rows:
             continue
