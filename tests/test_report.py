@@ -262,3 +262,31 @@ def test_blank_lines_a_spreadsheet_leaves_are_no_rows_and_errors_name_the_real_l
     spaced.write_text("\n".join([*lines[:5], "", *lines[5:]]) + "\n")
     assert main([str(spaced), "--out", str(tmp_path / "r2")]) == 1
     assert "spaced.csv line 11: angry is 'oops', not a number" in capsys.readouterr().err
+
+
+def _as_spreadsheet_saves(table: list[list[str]], variant: str, path: Path) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        if variant == "semicolons, decimal commas":  # "CSV" in a language whose decimal mark is a comma
+            csv.writer(f, delimiter=";").writerows([[v.replace(".", ",") for v in row] for row in table])
+        elif variant == "tabs":  # "Text (tab delimited)"
+            csv.writer(f, delimiter="\t").writerows(table)
+        elif variant == "a space after each comma":  # typed or tidied by hand
+            f.write("".join(", ".join(row) + "\n" for row in table))
+        else:  # every value quoted, the columns reversed and one added in front
+            csv.writer(f, quoting=csv.QUOTE_ALL).writerows([["note", *row[::-1]] for row in table])
+
+
+@pytest.mark.parametrize("variant", ["semicolons, decimal commas", "tabs", "a space after each comma",
+                                     "quoted, reordered, one more column"])
+def test_a_recording_saved_again_by_a_spreadsheet_gives_the_same_report(variant: str, tmp_path: Path) -> None:
+    import csv
+
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=4, fps=5)
+    with open(csv_path, newline="") as f:
+        table = list(csv.reader(f))
+    _as_spreadsheet_saves(table, variant, tmp_path / "saved.csv")
+    original, saved = summarise(csv_path, 0.5).to_dict(), summarise(tmp_path / "saved.csv", 0.5).to_dict()
+    assert {**saved, "source": "s.csv"} == original

@@ -6,6 +6,8 @@ doubles (neighbours merged) whenever the face's rows outrun them.
 
 Reads the columns the app writes (time_s, face_id, the seven probabilities,
 label, confidence) and uses ``confident`` and the quality columns when present.
+A copy saved again by a spreadsheet reads the same: columns moved or added,
+values quoted, ';' or tabs between them, decimal commas, a byte-order mark.
 Where rows name a neutral baseline (the ``baseline`` column), the baseline is
 read from ``NAME.baselines.json`` beside the CSV and applied to those rows'
 probabilities, as the window showed them: shares of time, the dominant emotion,
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -36,6 +38,8 @@ POSE = ("yaw_deg",)  # the pose measures with a hint; recordings made before the
 TIMELINE_BINS = 512
 FIRST_BIN_S = 0.25
 CHUNK_ROWS = 8192  # rows parsed and summed at a time: bounded memory, NumPy speed
+DELIMITERS = (",", ";", "\t")  # the app's first: it wins a tie
+MAX_HEADER_CHARS = 65536  # read to find the delimiter: a file without line breaks is not read whole for it
 MAX_GAP_S = 1.0  # a face unseen for longer was away: the gap does not count as time seen
 
 
@@ -258,12 +262,21 @@ def read_chunks(path: Path, size: int | None = None, cut_short: list[int] | None
         raise ReportError(f"{path}: cannot be read ({e.strerror or e})") from None
     with f:
         try:
-            yield from _chunks(path, _numbered(csv.reader(f)), size, [] if cut_short is None else cut_short)
+            reader = csv.reader(f, delimiter=_delimiter(f), skipinitialspace=True)
+            yield from _chunks(path, _numbered(reader), size, [] if cut_short is None else cut_short)
         except UnicodeDecodeError:
             raise ReportError(f"{path}: not a fer-desktop recording (not UTF-8 text); give the CSV the "
                               "window's Record or --headless --csv wrote") from None
         except csv.Error as e:
             raise ReportError(f"{path}: not a CSV file ({e})") from None
+
+
+def _delimiter(f: TextIO) -> str:
+    """What separates the header's columns: ',' as the app writes, or ';' or a tab as spreadsheets save in many
+    languages; the one that yields the most of the app's columns. ``f`` is read from its start and put back."""
+    first = f.readline(MAX_HEADER_CHARS)
+    f.seek(0)
+    return max(DELIMITERS, key=lambda d: len(set(REQUIRED).intersection(c.strip() for c in first.split(d))))
 
 
 def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:
@@ -277,6 +290,7 @@ def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:
 def _chunks(path: Path, rows: Iterator[tuple[int, list[str]]], size: int, cut_short: list[int],
             ) -> Iterator[tuple[list[str], list[int], list[list[str]]]]:
     header = next(rows, (0, None))[1]
+    header = None if header is None else [name.strip() for name in header]  # "time_s, face_id", typed by hand
     missing = [c for c in REQUIRED if header is None or c not in header]
     if missing:
         raise ReportError(f"{path}: not a fer-desktop recording (no column {', '.join(missing)}); "
@@ -307,18 +321,21 @@ def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Pa
     except IndexError:
         short = next(i for i, row in enumerate(rows) if len(row) <= c)
         raise ReportError(f"{path} line {lines[short]}: {len(rows[short])} fields, no {name} column") from None
+    convert = _blank_as_nan if blank_ok else float
     try:
-        values = np.fromiter(map(_blank_as_nan if blank_ok else float, text), np.float64, len(text))
+        values = np.fromiter(map(convert, text), np.float64, len(text))
     except ValueError:
-        for offset, value in enumerate(text):
+        # A spreadsheet where the decimal mark is a comma saves 0.5 as "0,5" (and fields apart with ';')
+        points = [value.replace(",", ".") for value in text]
+        for offset, value in enumerate(points):
             try:
-                float(value)
+                convert(value)
             except ValueError:
-                raise ReportError(f"{path} line {lines[offset]}: {name} is {value!r}, not a number") from None
-        raise
+                raise ReportError(f"{path} line {lines[offset]}: {name} is {text[offset]!r}, not a number") from None
+        values = np.fromiter(map(convert, points), np.float64, len(text))
     not_finite = ~np.isfinite(values)
     if not_finite.any():
-        offset = next((i for i in np.flatnonzero(not_finite) if not (blank_ok and text[i] == "")), None)
+        offset = next((i for i in np.flatnonzero(not_finite) if not (blank_ok and not text[i].strip())), None)
         if offset is not None:
             raise ReportError(f"{path} line {lines[offset]}: {name} is {text[offset]!r}, not a finite number; "
                               "the file was changed since it was recorded")
@@ -326,7 +343,7 @@ def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Pa
 
 
 def _blank_as_nan(value: str) -> float:
-    return float(value) if value else np.nan
+    return float(value) if value.strip() else np.nan
 
 
 def summarise(path: Path, uncertain_below: float, use_baselines: bool = True) -> SessionSummary:
