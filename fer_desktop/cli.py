@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fer_desktop import __version__
+from fer_desktop.stop_signals import interrupting_signal
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 DEVICE_HELP = "where the model runs: auto (a GPU if there is one, else the CPU), cpu, cuda or mps"
@@ -85,14 +86,19 @@ def add_version_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def interruptible(prog: str) -> Callable[[Main], Main]:
-    """Ctrl-C anywhere in a command (loading a model, say) ends it with one line and status 130, no traceback."""
+    """Ctrl-C anywhere in a command (loading a model, say) ends it with one line and status 130, no traceback.
+
+    A Ctrl-C inside the import of a compiled module comes out as that module's ImportError: it counts too.
+    """
 
     def wrap(main: Main) -> Main:
         @functools.wraps(main)
         def run(argv: list[str] | None = None) -> int:
             try:
                 return main(argv)
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, ImportError) as e:
+                if interrupting_signal(e) is None:
+                    raise
                 print(f"{prog}: interrupted", file=sys.stderr)
                 return EXIT_INTERRUPTED
 

@@ -104,6 +104,23 @@ def test_an_unreadable_video_is_one_clear_error(weights_dir: Path, tmp_path: Pat
         run_headless(str(bogus), load_classifier("squeezenet", "cpu", weights_dir), tmp_path / "out.csv")
 
 
+
+def test_a_url_that_never_answers_is_one_sentence_within_the_timeout(capfd: pytest.CaptureFixture) -> None:
+    import socket
+    import time
+
+    from fer_desktop.pipeline.sources import STREAM_TIMEOUT_MS, open_source
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()  # connections are taken by the kernel and never answered
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/live.mjpg"
+        started = time.monotonic()
+        with pytest.raises(SourceError, match="the stream could not be opened"):
+            open_source(url)
+        assert time.monotonic() - started < 3 * STREAM_TIMEOUT_MS / 1000
+    assert "WARN" not in capfd.readouterr().err  # OpenCV's own lines about the timeout, around our sentence
+
 def test_headless_demo_needs_no_file(weights_dir: Path) -> None:
     summary = run_headless("demo", load_classifier("squeezenet", "cpu", weights_dir), max_frames=12)
     assert summary.frames == 12 and summary.frames_with_face == 12 and summary.source == "Demo (astronaut)"

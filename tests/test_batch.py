@@ -287,3 +287,15 @@ def test_a_named_pipe_is_never_taken_for_a_video(tmp_path: Path) -> None:
     assert [v.name for v in find_videos([str(folder)], tmp_path / "out", cwd=tmp_path)] == ["clips/a.avi"]
     with pytest.raises(InputError, match="live.mp4: not a file but a pipe or a device"):
         find_videos([str(folder / "live.mp4")], tmp_path / "out", cwd=tmp_path)
+
+
+def test_ctrl_c_while_the_model_loads_is_one_line_and_130(clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    import fer_desktop.batch.cli as cli
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "checked_settings", interrupted)
+    assert main([str(clips / "b.avi"), "--out", str(tmp_path / "out"), "--device", "cpu"]) == 130
+    assert capsys.readouterr().err == "fer-desktop-batch: interrupted\n" and not (tmp_path / "out").exists()

@@ -7,6 +7,7 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fer_desktop.report.cli import main
@@ -69,6 +70,50 @@ def test_memory_does_not_grow_with_the_recording(tmp_path: Path, monkeypatch) ->
         assert summary.rows == seconds * 30 * 3
     assert peaks[1] < peaks[0] * 1.5 + 200_000, peaks  # ten times the rows, about the same memory
 
+
+def write_brief_faces(path: Path, faces: int, rows_each: int = 5) -> None:
+    """A recording of ``faces`` faces one after another, each seen for ``rows_each`` rows (a busy street)."""
+    import csv
+
+    from fer_desktop.emotions import EMOTIONS
+    from fer_desktop.export import CSV_COLUMNS
+
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for k in range(faces):
+            for r in range(rows_each):
+                row = {"time_s": f"{k + r / 10:.3f}", "face_id": k + 1, **{e: "0.1429" for e in EMOTIONS},
+                       "confidence": "0.1429"}
+                writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
+
+
+def test_memory_per_face_is_about_its_rows_not_a_whole_timeline(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(summary_module, "CHUNK_ROWS", 500)
+    peaks = []
+    for faces in (500, 1500):
+        write_brief_faces(tmp_path / f"{faces}.csv", faces)
+        tracemalloc.start()
+        summary = summarise(tmp_path / f"{faces}.csv", 0.5)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(summary.faces) == faces
+    assert (peaks[1] - peaks[0]) / 1000 < 4096, peaks  # a face's 512 timeline bins would be 32 KiB
+
+
+def test_the_timeline_keeps_the_means_of_its_bins_however_the_rows_come() -> None:
+    rng = np.random.default_rng(0)
+    times = np.concatenate([rng.uniform(900, 1000, 300), rng.uniform(0, 5000, 300)])  # late first, then anywhere
+    probs = rng.dirichlet(np.ones(7), len(times))
+    timeline = summary_module.Timeline(bins=64)
+    for part in np.array_split(np.arange(len(times)), 7):
+        timeline.add(times[part], probs[part])
+    centres, means = timeline.series()
+    width = timeline.width_s
+    assert 5000 / width <= 64 and width == summary_module.FIRST_BIN_S * 2 ** 9  # the narrowest that fits
+    bins = times // width
+    assert np.allclose(centres, (np.unique(bins) + 0.5) * width)
+    assert np.allclose(means, [probs[bins == b].mean(0) for b in np.unique(bins)])
 
 def test_errors_name_the_file_and_overwrite_nothing(tmp_path: Path, capsys) -> None:
     not_ours = tmp_path / "other.csv"
@@ -152,3 +197,96 @@ def test_a_value_that_is_not_a_finite_number_names_its_line(column: str, value: 
     err = capsys.readouterr().err
     assert f"{csv_path} line 4: {column} is '{value}', not a finite number" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("stop", ["plain", "inside an import"])
+def test_ctrl_c_is_one_line_and_130(stop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import fer_desktop.report.cli as cli
+
+    def interrupted(*args: object) -> None:
+        if stop == "plain":
+            raise KeyboardInterrupt
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as e:  # as a compiled module's import reports a Ctrl-C that lands in it
+            raise ImportError("numpy.core.multiarray failed to import") from e
+
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    monkeypatch.setattr(cli, "summarise", interrupted)
+    assert main([str(csv_path), "--out", str(tmp_path / "r")]) == 130
+    err = capsys.readouterr().err
+    assert err == "fer-desktop-report: interrupted\n" and not (tmp_path / "r").exists()
+
+
+def test_overwriting_an_earlier_report_leaves_none_of_its_figures_behind(tmp_path: Path) -> None:
+    import csv
+
+    three, one = tmp_path / "three.csv", tmp_path / "one.csv"
+    write_session_csv(three, seconds=2, fps=5)
+    with open(three, newline="") as f:
+        table = list(csv.reader(f))
+    with open(one, "w", newline="") as f:
+        csv.writer(f).writerows([table[0], *(row for row in table[1:] if row[2] == "1")])
+    out = tmp_path / "report"
+    assert main([str(three), "--out", str(out)]) == 0
+    (out / "notes.txt").write_text("the user's own")
+    assert main([str(one), "--out", str(out), "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "face-1-distribution.png", "face-1-timeline.png", "notes.txt", "report.html", "summary.json"]
+
+
+def test_a_summary_json_that_is_not_a_reports_is_never_replaced(tmp_path: Path, capsys) -> None:
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    headless = tmp_path / "summary.json"  # fer-desktop --headless --csv s.csv --summary summary.json
+    headless.write_text('{"frames": 10, "complete": true}\n')
+    assert main([str(csv_path), "--out", str(tmp_path), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert f"{headless} exists and is not the summary of a report" in err and err.count("\n") == 1
+    assert headless.read_text() == '{"frames": 10, "complete": true}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv", "summary.json"]
+
+
+def test_blank_lines_a_spreadsheet_leaves_are_no_rows_and_errors_name_the_real_line(tmp_path: Path, capsys) -> None:
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=2, fps=5)
+    lines = csv_path.read_text().splitlines()
+    rows = len(lines) - 1
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text("\n".join([*lines[:5], "", ",,,,", *lines[5:], "", ""]) + "\n")
+    assert main([str(spaced), "--out", str(tmp_path / "r")]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["rows"] == rows and summary["rows_cut_short"] == 0 and summary["rows_without_model"] == 0
+    lines[9] = lines[9].replace(lines[9].split(",")[7], "oops", 1)
+    spaced.write_text("\n".join([*lines[:5], "", *lines[5:]]) + "\n")
+    assert main([str(spaced), "--out", str(tmp_path / "r2")]) == 1
+    assert "spaced.csv line 11: angry is 'oops', not a number" in capsys.readouterr().err
+
+
+def _as_spreadsheet_saves(table: list[list[str]], variant: str, path: Path) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        if variant == "semicolons, decimal commas":  # "CSV" in a language whose decimal mark is a comma
+            csv.writer(f, delimiter=";").writerows([[v.replace(".", ",") for v in row] for row in table])
+        elif variant == "tabs":  # "Text (tab delimited)"
+            csv.writer(f, delimiter="\t").writerows(table)
+        elif variant == "a space after each comma":  # typed or tidied by hand
+            f.write("".join(", ".join(row) + "\n" for row in table))
+        else:  # every value quoted, the columns reversed and one added in front
+            csv.writer(f, quoting=csv.QUOTE_ALL).writerows([["note", *row[::-1]] for row in table])
+
+
+@pytest.mark.parametrize("variant", ["semicolons, decimal commas", "tabs", "a space after each comma",
+                                     "quoted, reordered, one more column"])
+def test_a_recording_saved_again_by_a_spreadsheet_gives_the_same_report(variant: str, tmp_path: Path) -> None:
+    import csv
+
+    csv_path = tmp_path / "s.csv"
+    write_session_csv(csv_path, seconds=4, fps=5)
+    with open(csv_path, newline="") as f:
+        table = list(csv.reader(f))
+    _as_spreadsheet_saves(table, variant, tmp_path / "saved.csv")
+    original, saved = summarise(csv_path, 0.5).to_dict(), summarise(tmp_path / "saved.csv", 0.5).to_dict()
+    assert {**saved, "source": "s.csv"} == original

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from fer_desktop.app import add_model_arguments, resolve_model_arguments
-from fer_desktop.cli import add_version_flag
+from fer_desktop.cli import add_version_flag, interruptible
 from fer_desktop.batch.cluster import ClusterError, check_address
 from fer_desktop.batch.fingerprint import files_digest
 from fer_desktop.batch.index import FolderBusyError, ForeignIndexError
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@interruptible("fer-desktop-batch")
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -91,10 +91,11 @@ def open_source(spec: str) -> FrameSource:
             raise SourceError(f"camera {spec}: no camera opens at this index")
         return VideoCaptureSource(capture, f"camera {spec}", live=True)
     if "://" in spec:
-        capture = cv2.VideoCapture(
-            spec, cv2.CAP_FFMPEG,
-            [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS],
-        )
+        with quiet_opencv():  # a URL that does not answer is our one sentence below, not OpenCV's warnings
+            capture = cv2.VideoCapture(
+                spec, cv2.CAP_FFMPEG,
+                [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS],
+            )
         if not capture.isOpened():
             raise SourceError(f"{spec}: the stream could not be opened (wrong URL, or nothing is serving it)")
         return VideoCaptureSource(capture, spec, live=True)

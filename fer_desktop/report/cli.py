@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
-from fer_desktop.cli import add_version_flag
+from fer_desktop.cli import add_version_flag, interruptible
 from fer_desktop.export.files import replace_atomically, write_json
 from fer_desktop.report.summary import ReportError, SessionSummary, summarise
 
@@ -37,15 +38,17 @@ def write_report(csv_path: Path, out: Path, uncertain_below: float = DEFAULT_UNC
     """Summarise ``csv_path`` and write the report into ``out``; returns report.html's path.
 
     Raises ``ReportError`` for a CSV that is not a recording and ``FileExistsError`` naming a file that
-    would be replaced (unless ``overwrite``).
+    would be replaced (unless ``overwrite``), or one that is not an earlier report's (whatever ``overwrite``).
+    With ``overwrite``, the figures of an earlier report that the new one does not replace are removed: the
+    folder then holds one report, not two mixed.
     """
     from fer_desktop.report.figures import plot_distribution, plot_timeline
     from fer_desktop.report.html import render
 
+    earlier = _earlier_figures(out)  # checked before the CSV, which may take a while to read
     summary: SessionSummary = summarise(csv_path, uncertain_below, use_baselines)
     plotted = sorted(summary.faces.values(), key=lambda f: f.seconds, reverse=True)[:MAX_PLOTTED]
-    figures = {f.face_id: [out / f"face-{_safe(f.face_id)}-timeline.png", out / f"face-{_safe(f.face_id)}-distribution.png"]
-               for f in plotted}
+    figures = _figure_paths(out, [f.face_id for f in plotted])
     targets = [out / "summary.json", out / "report.html", *(p for paths in figures.values() for p in paths)]
     if not overwrite:
         taken = next((p for p in targets if p.exists()), None)
@@ -60,9 +63,35 @@ def write_report(csv_path: Path, out: Path, uncertain_below: float = DEFAULT_UNC
     write_json(out / "summary.json", data)
     with replace_atomically(out / "report.html") as tmp:
         tmp.write_text(render(data, figures), encoding="utf-8")
+    for stale in set(earlier) - set(targets):
+        stale.unlink(missing_ok=True)
     return out / "report.html"
 
 
+def _figure_paths(out: Path, face_ids: list[str]) -> dict[str, list[Path]]:
+    """Each face's timeline and distribution PNGs in ``out``."""
+    return {face_id: [out / f"face-{_safe(face_id)}-timeline.png", out / f"face-{_safe(face_id)}-distribution.png"]
+            for face_id in face_ids}
+
+
+def _earlier_figures(out: Path) -> list[Path]:
+    """The figures of the report ``out/summary.json`` describes (none where there is none); ``FileExistsError``
+    where that file is not a report's summary (a headless run's, say), which is never replaced."""
+    path = out / "summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError, ValueError):
+        data = None
+    plotted = data.get("plotted") if isinstance(data, dict) and "uncertain_from" in data else None
+    if not isinstance(plotted, list):
+        raise FileExistsError(f"{path} exists and is not the summary of a report (fer-desktop-report never "
+                              "replaces it, even with --overwrite); choose another --out folder")
+    return [p for paths in _figure_paths(out, [str(face_id) for face_id in plotted]).values() for p in paths]
+
+
+@interruptible("fer-desktop-report")
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fer-desktop-report", description=__doc__.split("\n\n")[0])
     add_version_flag(p)

@@ -1,11 +1,13 @@
 """One pass over a recording's CSV, row by row, into per-face totals and a fixed-size timeline.
 
 Memory does not grow with the recording's length: each face keeps counters and
-at most ``TIMELINE_BINS`` time bins, whose width doubles (neighbours merged)
-whenever the face's rows outrun them.
+at most ``TIMELINE_BINS`` time bins over the span it was seen, whose width
+doubles (neighbours merged) whenever the face's rows outrun them.
 
 Reads the columns the app writes (time_s, face_id, the seven probabilities,
 label, confidence) and uses ``confident`` and the quality columns when present.
+A copy saved again by a spreadsheet reads the same: columns moved or added,
+values quoted, ';' or tabs between them, decimal commas, a byte-order mark.
 Where rows name a neutral baseline (the ``baseline`` column), the baseline is
 read from ``NAME.baselines.json`` beside the CSV and applied to those rows'
 probabilities, as the window showed them: shares of time, the dominant emotion,
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -36,6 +38,8 @@ POSE = ("yaw_deg",)  # the pose measures with a hint; recordings made before the
 TIMELINE_BINS = 512
 FIRST_BIN_S = 0.25
 CHUNK_ROWS = 8192  # rows parsed and summed at a time: bounded memory, NumPy speed
+DELIMITERS = (",", ";", "\t")  # the app's first: it wins a tie
+MAX_HEADER_CHARS = 65536  # read to find the delimiter: a file without line breaks is not read whole for it
 MAX_GAP_S = 1.0  # a face unseen for longer was away: the gap does not count as time seen
 
 
@@ -44,34 +48,67 @@ class ReportError(ValueError):
 
 
 class Timeline:
-    """Mean probabilities in equal time bins from 0 s; the width doubles when a row falls past the last bin."""
+    """Mean probabilities in equal time bins on multiples of the width from 0 s; the width doubles when the rows
+    span more than ``bins`` of them.
+
+    Only the bins from the face's first row to its last are kept, made as rows reach them: a face seen for a
+    second holds a few, not ``bins``, so a recording of many brief faces needs no more memory than its CSV.
+    """
 
     def __init__(self, bins: int = TIMELINE_BINS, width_s: float = FIRST_BIN_S) -> None:
+        self.max_bins = bins
         self.width_s = width_s
-        self.sums = np.zeros((bins, NUM_CLASSES))
-        self.counts = np.zeros(bins)
+        self.first = 0  # the bin number (time // width) of sums[0]
+        self.sums = np.zeros((0, NUM_CLASSES))
+        self.counts = np.zeros(0)
 
     def add(self, times: np.ndarray, probs: np.ndarray) -> None:
         """Rows' times (s) and (n, 7) probabilities."""
         if not len(times):
             return
-        while np.max(times) // self.width_s >= len(self.counts):
+        times = np.maximum(times, 0.0)
+        while True:
+            index = (times // self.width_s).astype(np.int64)
+            low, high = int(index.min()), int(index.max())
+            if len(self.counts):
+                low, high = min(low, self.first), max(high, self.first + len(self.counts) - 1)
+            if high - low < self.max_bins:
+                break
             self._coarsen()
-        index = (np.maximum(times, 0.0) // self.width_s).astype(np.int64)
-        np.add.at(self.sums, index, probs)
-        self.counts += np.bincount(index, minlength=len(self.counts))
+        self._cover(low, high)
+        np.add.at(self.sums, index - self.first, probs)
+        self.counts += np.bincount(index - self.first, minlength=len(self.counts))
+
+    def _cover(self, low: int, high: int) -> None:
+        """Bins ``low`` to ``high`` (bin numbers), those held so far among them."""
+        if not len(self.counts):
+            self.first = low
+        before, after = self.first - low, high - (self.first + len(self.counts) - 1)
+        if before or after:
+            self.sums, self.counts = _padded(self.sums, before, after), _padded(self.counts, before, after)
+            self.first = low
 
     def _coarsen(self) -> None:
-        n = len(self.counts)
-        self.sums = np.concatenate([self.sums.reshape(n // 2, 2, NUM_CLASSES).sum(1), np.zeros((n // 2, NUM_CLASSES))])
-        self.counts = np.concatenate([self.counts.reshape(n // 2, 2).sum(1), np.zeros(n // 2)])
+        """Twice the width: bins 2k and 2k + 1 become bin k."""
+        before = self.first % 2
+        after = (before + len(self.counts)) % 2
+        self.sums = _padded(self.sums, before, after).reshape(-1, 2, NUM_CLASSES).sum(1)
+        self.counts = _padded(self.counts, before, after).reshape(-1, 2).sum(1)
+        self.first //= 2
         self.width_s *= 2
 
     def series(self) -> tuple[np.ndarray, np.ndarray]:
         """(bin centres in seconds, (n, 7) mean probabilities) of the bins that hold rows."""
         used = self.counts > 0
-        centres = (np.flatnonzero(used) + 0.5) * self.width_s
+        centres = (self.first + np.flatnonzero(used) + 0.5) * self.width_s
         return centres, self.sums[used] / self.counts[used, None]
+
+
+def _padded(a: np.ndarray, before: int, after: int) -> np.ndarray:
+    """``a`` with ``before`` zero rows ahead and ``after`` behind (``np.pad``, without its overhead per call)."""
+    out = np.zeros((before + len(a) + after, *a.shape[1:]))
+    out[before:before + len(a)] = a
+    return out
 
 
 @dataclass
@@ -208,12 +245,12 @@ class SessionSummary:
 
 
 def read_chunks(path: Path, size: int | None = None, cut_short: list[int] | None = None,
-                ) -> Iterator[tuple[list[str], int, list[list[str]]]]:
-    """(header, line number of the first row, up to ``size`` rows, by default ``CHUNK_ROWS``) of a CSV, a chunk at a time.
+                ) -> Iterator[tuple[list[str], list[int], list[list[str]]]]:
+    """(header, the rows' line numbers, up to ``size`` rows, by default ``CHUNK_ROWS``) of a CSV, a chunk at a time.
 
     Every row has the header's fields. A last row with fewer is dropped, as a recording copied or
     killed mid-write ends, and its line number goes into ``cut_short``; a row of the wrong length
-    anywhere else is an error naming its line.
+    anywhere else is an error naming its line. Blank lines are passed over.
     """
     size = size or CHUNK_ROWS
     try:
@@ -225,7 +262,8 @@ def read_chunks(path: Path, size: int | None = None, cut_short: list[int] | None
         raise ReportError(f"{path}: cannot be read ({e.strerror or e})") from None
     with f:
         try:
-            yield from _chunks(path, csv.reader(f), size, [] if cut_short is None else cut_short)
+            reader = csv.reader(f, delimiter=_delimiter(f), skipinitialspace=True)
+            yield from _chunks(path, _numbered(reader), size, [] if cut_short is None else cut_short)
         except UnicodeDecodeError:
             raise ReportError(f"{path}: not a fer-desktop recording (not UTF-8 text); give the CSV the "
                               "window's Record or --headless --csv wrote") from None
@@ -233,28 +271,42 @@ def read_chunks(path: Path, size: int | None = None, cut_short: list[int] | None
             raise ReportError(f"{path}: not a CSV file ({e})") from None
 
 
-def _chunks(path: Path, reader: Iterator[list[str]], size: int, cut_short: list[int],
-            ) -> Iterator[tuple[list[str], int, list[list[str]]]]:
-    header = next(reader, None)
+def _delimiter(f: TextIO) -> str:
+    """What separates the header's columns: ',' as the app writes, or ';' or a tab as spreadsheets save in many
+    languages; the one that yields the most of the app's columns. ``f`` is read from its start and put back."""
+    first = f.readline(MAX_HEADER_CHARS)
+    f.seek(0)
+    return max(DELIMITERS, key=lambda d: len(set(REQUIRED).intersection(c.strip() for c in first.split(d))))
+
+
+def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """(line number, row) of each row with a value: a spreadsheet may end or space out a table with empty lines
+    (or rows of empty fields), which are no rows of the recording."""
+    for row in reader:
+        if any(row):
+            yield reader.line_num, row
+
+
+def _chunks(path: Path, rows: Iterator[tuple[int, list[str]]], size: int, cut_short: list[int],
+            ) -> Iterator[tuple[list[str], list[int], list[list[str]]]]:
+    header = next(rows, (0, None))[1]
+    header = None if header is None else [name.strip() for name in header]  # "time_s, face_id", typed by hand
     missing = [c for c in REQUIRED if header is None or c not in header]
     if missing:
         raise ReportError(f"{path}: not a fer-desktop recording (no column {', '.join(missing)}); "
                           "give the CSV the window's Record or --headless --csv wrote")
-    line = 2
-    chunk = list(islice(reader, size))
+    chunk = list(islice(rows, size))
     while chunk:
-        following = list(islice(reader, size))
-        short = [i for i, row in enumerate(chunk) if len(row) != len(header)]
-        if short and (following or short != [len(chunk) - 1] or len(chunk[-1]) > len(header)):
-            row = chunk[short[0]]
-            raise ReportError(f"{path} line {line + short[0]}: {len(row)} fields where the header has "
+        following = list(islice(rows, size))
+        short = [i for i, (_, row) in enumerate(chunk) if len(row) != len(header)]
+        if short and (following or short != [len(chunk) - 1] or len(chunk[-1][1]) > len(header)):
+            line, row = chunk[short[0]]
+            raise ReportError(f"{path} line {line}: {len(row)} fields where the header has "
                               f"{len(header)}; the file was changed since it was recorded")
         if short:
-            cut_short.append(line + len(chunk) - 1)
-            chunk = chunk[:-1]
+            cut_short.append(chunk.pop()[0])
         if chunk:
-            yield header, line, chunk
-        line += len(chunk)
+            yield header, [line for line, _ in chunk], [row for _, row in chunk]
         chunk = following
 
 
@@ -269,18 +321,21 @@ def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Pa
     except IndexError:
         short = next(i for i, row in enumerate(rows) if len(row) <= c)
         raise ReportError(f"{path} line {lines[short]}: {len(rows[short])} fields, no {name} column") from None
+    convert = _blank_as_nan if blank_ok else float
     try:
-        values = np.fromiter(map(_blank_as_nan if blank_ok else float, text), np.float64, len(text))
+        values = np.fromiter(map(convert, text), np.float64, len(text))
     except ValueError:
-        for offset, value in enumerate(text):
+        # A spreadsheet where the decimal mark is a comma saves 0.5 as "0,5" (and fields apart with ';')
+        points = [value.replace(",", ".") for value in text]
+        for offset, value in enumerate(points):
             try:
-                float(value)
+                convert(value)
             except ValueError:
-                raise ReportError(f"{path} line {lines[offset]}: {name} is {value!r}, not a number") from None
-        raise
+                raise ReportError(f"{path} line {lines[offset]}: {name} is {text[offset]!r}, not a number") from None
+        values = np.fromiter(map(convert, points), np.float64, len(text))
     not_finite = ~np.isfinite(values)
     if not_finite.any():
-        offset = next((i for i in np.flatnonzero(not_finite) if not (blank_ok and text[i] == "")), None)
+        offset = next((i for i in np.flatnonzero(not_finite) if not (blank_ok and not text[i].strip())), None)
         if offset is not None:
             raise ReportError(f"{path} line {lines[offset]}: {name} is {text[offset]!r}, not a finite number; "
                               "the file was changed since it was recorded")
@@ -288,7 +343,7 @@ def _column(rows: list[list[str]], lines: list[int], c: int, name: str, path: Pa
 
 
 def _blank_as_nan(value: str) -> float:
-    return float(value) if value else np.nan
+    return float(value) if value.strip() else np.nan
 
 
 def summarise(path: Path, uncertain_below: float, use_baselines: bool = True) -> SessionSummary:
@@ -308,13 +363,13 @@ def summarise(path: Path, uncertain_below: float, use_baselines: bool = True) ->
     total = without_model = 0
     has_verdict = has_quality = False
     cut_short: list[int] = []
-    for header, first_line, chunk in read_chunks(path, cut_short=cut_short):
+    for header, numbers, chunk in read_chunks(path, cut_short=cut_short):
         at = {name: i for i, name in enumerate(header)}
         has_verdict, has_quality = "confident" in at, all(c in at for c in QUALITY)
         total += len(chunk)
         first_prob = at[EMOTIONS[0]]
-        lines = [first_line + i for i, row in enumerate(chunk) if len(row) > first_prob and row[first_prob] != ""]
-        rows = [chunk[line - first_line] for line in lines]
+        kept = [i for i, row in enumerate(chunk) if len(row) > first_prob and row[first_prob] != ""]
+        lines, rows = [numbers[i] for i in kept], [chunk[i] for i in kept]
         without_model += len(chunk) - len(rows)
         if not rows:
             continue
