@@ -577,6 +577,14 @@ def train_ensemble(cfg: TrainConfig) -> Path:
     return fuse(members, load_fer(cfg.data), describe_data(cfg.data), run_dir, entry.name, device)
 
 
+def what_is_saved(cfg: TrainConfig) -> str:
+    """After Ctrl-C: whether an epoch was saved to continue from, so the advice given is one that works."""
+    entry = get_model(cfg.model)
+    if any((Path(cfg.out) / m / "checkpoint.pt").is_file() for m in entry.members or (entry.name,)):
+        return "the last finished epoch is saved; continue with --resume"
+    return "no epoch had finished, so nothing is saved; start the run again (without --resume)"
+
+
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_args(argv)
     ranks = ranks_from_environment()
@@ -585,7 +593,7 @@ def main(argv: list[str] | None = None) -> None:
     except (DataError, WeightsError, ValueError) as e:
         raise SystemExit(f"fer-desktop-train: {e}")
     except KeyboardInterrupt:
-        print("interrupted: the last finished epoch is saved; continue with --resume", file=sys.stderr)
+        print(f"fer-desktop-train: interrupted; {what_is_saved(cfg)}", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED)
     distributed.stop(ranks)
     if not ranks.main:
