@@ -7,6 +7,7 @@ the CPU in fp32) so they are quick and bit-for-bit repeatable.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -166,6 +167,7 @@ def test_every_training_option_is_a_flag_with_help(
         (["--data", "fer.zip", "--aug-degrade", "1.5"], "--aug-degrade must be at least 0 and at most 1"),
         (["--data", "fer.zip", "--aug-shift", "-0.1"], "--aug-shift must be at least 0 and at most 0.5"),
         (["--data", "fer.zip", "--out", "{file}"], "is a file; give the folder for the runs"),
+        (["--data", "fer.zip", "--out", "{file}/runs"], "a_file is a file; give the folder for the runs"),
     ],
 )
 def test_parse_args_errors(argv: list[str], words: str, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
@@ -174,6 +176,20 @@ def test_parse_args_errors(argv: list[str], words: str, capsys: pytest.CaptureFi
         parse_args([a.format(file=tmp_path / "a_file") for a in argv])
     assert err.value.code == 2
     assert words in capsys.readouterr().err
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_before_the_data_is_read(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    def read_only(folder: Path) -> None:  # a read-only mount: chmod does not stop root, so the failure is made
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(trainer.train, "try_creating_in", read_only)
+    with pytest.raises(SystemExit) as err:
+        parse_args(["--data", "fer.zip", "--out", str(tmp_path / "runs")])
+    assert err.value.code == 2
+    assert f"--out {tmp_path / 'runs'}: the folder {tmp_path} cannot be written (Read-only file system)" in \
+        capsys.readouterr().err
 
 
 def test_get_lr_warm_up_and_cosine_end_points() -> None:
