@@ -236,7 +236,10 @@ def train_step(
 
 def atomic_save(obj, path: Path) -> None:
     with replace_atomically(path) as tmp:
-        torch.save(obj, tmp)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as e:  # torch's writer reports a full disk as a failed C++ check
+            raise OSError(f"{path}: cannot be written, perhaps for a full disk ({str(e).splitlines()[0]})") from None
 
 
 def load_trained(ref: str) -> tuple[torch.nn.Module, object, dict]:
@@ -605,6 +608,9 @@ def main(argv: list[str] | None = None) -> None:
         run_dir = train(cfg)
     except (DataError, WeightsError, ValueError) as e:
         raise SystemExit(f"fer-desktop-train: {e}")
+    except OSError as e:  # a full disk, say: every file is written whole or not at all, so the last epoch stays
+        where = f"{e.filename}: " if e.filename else ""
+        raise SystemExit(f"fer-desktop-train: {where}{e.strerror or e}; {what_is_saved(cfg)}")
     except KeyboardInterrupt:
         print(f"fer-desktop-train: interrupted; {what_is_saved(cfg)}", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED)
