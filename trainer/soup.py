@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_desktop.cli import shared_flags
+from fer_desktop.cli import add_device, shared_flags
 from fer_desktop.export.outputs import OutputError, make_folders_and_check, same_file
 from fer_desktop.inference import resolve_device
 from fer_desktop.weights import WeightsError, load_model, read_info, run_record, save_weights
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True, type=Path,
                    help="the averaged weights file to write: one of the inputs, which it replaces, or a new file")
     p.add_argument("--data", required=True, help="FER-2013: the Kaggle folder, its .zip, or fer2013.csv")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    add_device(p)
     p.add_argument("--mix", type=float, metavar="SHARE",
                    help="instead of a greedy soup: SHARE of the second file's weights and 1 - SHARE of the first's "
                    "(two files: a model and a fine-tune of it)")
