@@ -92,7 +92,10 @@ def save_weights(path: Path, arch: str, state_dict: dict[str, torch.Tensor], inf
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with replace_atomically(path) as tmp:
-        save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+        try:
+            save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+        except SafetensorError as e:  # how safetensors reports a full disk
+            raise OSError(f"{path}: cannot be written ({e})") from None
         _as_umask_allows(tmp)
 
 

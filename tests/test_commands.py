@@ -85,6 +85,25 @@ def test_an_interrupted_training_ends_with_130(monkeypatch: pytest.MonkeyPatch, 
     assert exit_status(e) == EXIT_INTERRUPTED
 
 
+@pytest.mark.parametrize("saved", [False, True])
+def test_an_interrupted_training_says_whether_resume_can_continue_it(
+    saved: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    def interrupted(cfg: object) -> None:
+        if saved:  # Ctrl-C after the first epoch's checkpoint, else before it
+            (tmp_path / "squeezenet").mkdir()
+            (tmp_path / "squeezenet" / "checkpoint.pt").write_bytes(b"an epoch")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer.train, "train", interrupted)
+    with pytest.raises(SystemExit) as e:
+        trainer.train.main(["--model", "squeezenet", "--data", "any.zip", "--out", str(tmp_path)])
+    assert exit_status(e) == EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert err.startswith("fer-desktop-train: interrupted; ") and err.count("\n") == 1
+    assert ("continue with --resume" in err) is saved and ("nothing is saved" in err) is not saved
+
+
 def test_ctrl_c_ends_a_headless_run_with_130(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "fer_desktop", "--headless", "--source", "demo", "--model", "squeezenet",

@@ -44,6 +44,17 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FER_DESKTOP_CACHE", str(tmp_path / "cache"))
 
 
+def test_an_existing_json_is_refused_before_the_work(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    earlier = tmp_path / "quantize.json"
+    earlier.write_text('{"an": "earlier result"}')
+    with pytest.raises(SystemExit) as e:
+        quantize_main(["--model", "squeezenet", "--data", str(tmp_path / "not read yet.zip"),
+                       "--weights", str(tmp_path / "no weights"), "--json", str(earlier)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"--json {earlier} already exists" in err and "--overwrite" in err, err
+    assert earlier.read_text() == '{"an": "earlier result"}'
+
+
 def test_the_app_runs_the_int8_file_where_it_ships(quantized: tuple[Path, dict]) -> None:
     folder, result = quantized
     assert result["calibration_faces"] == 20 and 0 <= result["public_accuracy_int8"] <= 1

@@ -130,3 +130,17 @@ def test_a_mix_needs_two_files_and_a_share_between_0_and_1(fer_dir: Path, tmp_pa
         with pytest.raises(SystemExit) as e:
             main([str(base), str(tuned), "--mix", share, "--out", str(tmp_path / "m.safetensors"), "--data", str(fer_dir)])
         assert e.value.code == 2
+
+
+def test_an_existing_file_that_is_no_input_is_refused_before_the_work(fer_dir: Path, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    first, second = run_file(tmp_path, 1, "a"), run_file(tmp_path, 2, "b")
+    notes = tmp_path / "notes.safetensors"
+    notes.write_text("a file of the user's")
+    with pytest.raises(SystemExit) as e:
+        main([str(first), str(second), "--out", str(notes), "--data", str(tmp_path / "not read yet")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"--out {notes} already exists" in err and "--overwrite" in err, err
+    assert notes.read_text() == "a file of the user's"
+    main([str(first), str(second), "--out", str(notes), "--overwrite", "--data", str(fer_dir), "--device", "cpu"])
+    assert read_info(notes)["soup"]["runs"]

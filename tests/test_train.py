@@ -7,6 +7,7 @@ the CPU in fp32) so they are quick and bit-for-bit repeatable.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
+from safetensors import SafetensorError
 from fer_fixtures import one_torch_thread, private_cache, synthetic_fer, write_tree  # noqa: F401
 
 import trainer.train
@@ -166,6 +169,7 @@ def test_every_training_option_is_a_flag_with_help(
         (["--data", "fer.zip", "--aug-degrade", "1.5"], "--aug-degrade must be at least 0 and at most 1"),
         (["--data", "fer.zip", "--aug-shift", "-0.1"], "--aug-shift must be at least 0 and at most 0.5"),
         (["--data", "fer.zip", "--out", "{file}"], "is a file; give the folder for the runs"),
+        (["--data", "fer.zip", "--out", "{file}/runs"], "a_file is a file; give the folder for the runs"),
     ],
 )
 def test_parse_args_errors(argv: list[str], words: str, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
@@ -174,6 +178,20 @@ def test_parse_args_errors(argv: list[str], words: str, capsys: pytest.CaptureFi
         parse_args([a.format(file=tmp_path / "a_file") for a in argv])
     assert err.value.code == 2
     assert words in capsys.readouterr().err
+
+
+def test_an_out_folder_that_cannot_be_written_is_refused_before_the_data_is_read(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    def read_only(folder: Path) -> None:  # a read-only mount: chmod does not stop root, so the failure is made
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(trainer.train, "try_creating_in", read_only)
+    with pytest.raises(SystemExit) as err:
+        parse_args(["--data", "fer.zip", "--out", str(tmp_path / "runs")])
+    assert err.value.code == 2
+    assert f"--out {tmp_path / 'runs'}: the folder {tmp_path} cannot be written (Read-only file system)" in \
+        capsys.readouterr().err
 
 
 def test_get_lr_warm_up_and_cosine_end_points() -> None:
@@ -368,6 +386,31 @@ def test_resume_without_a_checkpoint_says_so(fer_dir: Path, tmp_path: Path) -> N
         train(tiny(fer_dir, tmp_path, resume=True))
     assert str(tmp_path / "squeezenet" / "checkpoint.pt") in str(err.value.code)
     assert not (tmp_path / "squeezenet").exists()
+
+
+@pytest.mark.parametrize("full", ["checkpoint", "weights"])
+def test_a_full_disk_ends_the_run_with_one_sentence_and_no_partial_file(
+    full: str, fer_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def torch_save(obj: object, path: Path) -> None:  # what torch.save does when the disk fills
+        Path(path).write_bytes(b"PK\x03\x04 cut short")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534\nframes")
+
+    def save_file(tensors: dict, path: str, metadata: dict | None = None) -> None:  # and safetensors
+        Path(path).write_bytes(b"cut short")
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    if full == "checkpoint":
+        monkeypatch.setattr(trainer.train.torch, "save", torch_save)
+    else:
+        monkeypatch.setattr(safetensors.torch, "save_file", save_file)
+    with pytest.raises(SystemExit) as err:
+        trainer.train.main(["--model", "squeezenet", "--data", str(fer_dir), "--out", str(tmp_path), "--epochs", "1",
+                            "--batch-size", "8", "--limit", "8", "--device", "cpu", "--no-amp", "--threads", "1"])
+    message = str(err.value.code)
+    assert message.startswith(f"fer-desktop-train: {tmp_path / 'squeezenet'}/") and "\n" not in message, message
+    assert "cannot be written" in message and "nothing is saved" in message, message
+    assert not [f.name for f in (tmp_path / "squeezenet").iterdir() if ".partial-" in f.name]
 
 
 def test_too_little_data_for_one_batch_is_refused(fer_dir: Path, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -142,3 +143,16 @@ def test_weights_are_created_with_the_users_umask(tmp_path: Path, umask: int) ->
     for name in ("squeezenet.safetensors", "ensemble.json"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
     assert json.loads((tmp_path / "ensemble.json").read_text())["members"] == {"squeezenet": 1.0}
+
+
+@pytest.mark.parametrize("module, args", [
+    ("trainer.calibrate", ["--data", "x", "--model", "squeezenet"]),
+    ("trainer.fuse", ["--data", "x", "--out", "o", "resnet18=a.safetensors", "vgg19=b.safetensors"]),
+    ("trainer.soup", ["--data", "x", "--out", "o.safetensors", "a.safetensors", "b.safetensors"]),
+    ("trainer.recalibrate", ["--data", "x", "a.safetensors"]),
+])
+def test_an_unknown_device_is_a_usage_error(module: str, args: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as e:
+        importlib.import_module(module).main([*args, "--device", "gpu0"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "--device: invalid choice: 'gpu0'" in err and "Traceback" not in err, err

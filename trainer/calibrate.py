@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW, METHODS, apply_calibration, fit_calibration
+from fer_desktop.cli import add_device
 from fer_desktop.export.files import write_json
 from fer_desktop.models import MODEL_NAMES, get_model
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named, update_weights, weights_path
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="write NAME-reliability.png and NAME-calibration.json here, and risk-coverage.png of every "
                    "model calibrated into it")
     p.add_argument("--dry-run", action="store_true", help="choose and check, but leave the weights as they are")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    add_device(p)
     args = p.parse_args(argv)
     curves = {}
     for name in args.model:

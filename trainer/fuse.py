@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_desktop.cli import add_device
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import MODEL_NAMES, get_model
 from fer_desktop.weights import WeightsError, load_model, member_architecture, member_path, save_ensemble
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", required=True, help="FER-2013: the Kaggle folder, its .zip, or fer2013.csv")
     fusions = [n for n in MODEL_NAMES if get_model(n).is_fusion]
     p.add_argument("--model", default=fusions[0], choices=fusions, help="the fusion to make (default: %(default)s)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    add_device(p)
     args = p.parse_args(argv)
     members = dict(args.members)
     if len(members) != len(args.members) or len(members) < 2:

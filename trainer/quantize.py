@@ -25,6 +25,7 @@ import numpy as np
 
 from fer_desktop.cli import EXIT_INTERRUPTED, add_data, add_json, add_version_flag, shared_flags
 from fer_desktop.export.files import write_bytes_atomically, write_json
+from fer_desktop.export.outputs import OutputError, make_folders_and_check
 from fer_desktop.inference.onnx_backend import (
     WEIGHTS_DIGEST_KEY, OnnxClassifier, export_onnx, quantized_path, weights_digest,
 )
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m trainer.quantize", description=__doc__.split("\n\n")[0],
-                                parents=[shared_flags("weights")])
+                                parents=[shared_flags("weights", "overwrite")])
     add_version_flag(p)
     p.add_argument("--model", required=True, choices=MODEL_NAMES)
     add_data(p)
@@ -126,6 +127,11 @@ def main(argv: list[str] | None = None) -> None:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.faces < 1:
         p.error("--faces must be at least 1")
+    if args.json:  # checked before the export and calibration, which take minutes
+        try:
+            make_folders_and_check([("--json", args.json)], overwrite=args.overwrite)
+        except OutputError as e:
+            p.error(str(e))
     try:
         result = run(args)
     except (DataError, WeightsError, ValueError, OSError) as e:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from fer_desktop.cli import add_device
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import ModelSpec
 from fer_desktop.preprocess import as_tensor, center_crop, normalize
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m trainer.recalibrate", description=__doc__.split("\n\n")[0])
     p.add_argument("weights", nargs="+", type=Path, help="weights files (.safetensors) to recalibrate in place")
     p.add_argument("--data", required=True, help="FER-2013: the Kaggle folder, its .zip, or fer2013.csv")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    add_device(p)
     args = p.parse_args(argv)
     try:
         train_x, val_x, val_y = faces_to_measure_on(args.data)

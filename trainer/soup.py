@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_desktop.cli import add_device, shared_flags
+from fer_desktop.export.outputs import OutputError, make_folders_and_check, same_file
 from fer_desktop.inference import resolve_device
 from fer_desktop.weights import WeightsError, load_model, read_info, run_record, save_weights
 from trainer.data import DataError
@@ -145,11 +147,13 @@ def greedy_soup(paths: list[Path], train_faces: np.ndarray, val_faces: np.ndarra
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m trainer.soup", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.soup", description=__doc__.split("\n\n")[0],
+                                parents=[shared_flags("overwrite")])
     p.add_argument("weights", nargs="+", type=Path, help="weights files (.safetensors) of one architecture")
-    p.add_argument("--out", required=True, type=Path, help="the averaged weights file to write (may be one of the inputs)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="the averaged weights file to write: one of the inputs, which it replaces, or a new file")
     p.add_argument("--data", required=True, help="FER-2013: the Kaggle folder, its .zip, or fer2013.csv")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    add_device(p)
     p.add_argument("--mix", type=float, metavar="SHARE",
                    help="instead of a greedy soup: SHARE of the second file's weights and 1 - SHARE of the first's "
                    "(two files: a model and a fine-tune of it)")
@@ -158,6 +162,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("soup: give two or more different weights files to average")
     if args.mix is not None and (len(args.weights) != 2 or not 0 < args.mix < 1):
         p.error("--mix takes two weights files and a share between 0 and 1")
+    if not any(same_file(args.out, w) for w in args.weights):  # replacing an input is what --out is for
+        try:
+            make_folders_and_check([("--out", args.out)], overwrite=args.overwrite)
+        except OutputError as e:
+            p.error(str(e))
     try:
         train_x, val_x, val_y = faces_to_measure_on(args.data)
         device = resolve_device(args.device)

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from fer_desktop.cli import DATA_HELP, DEVICES, DEVICE_HELP, EXIT_INTERRUPTED, add_version_flag
 from fer_desktop.emotions import EMOTIONS
-from fer_desktop.export.files import replace_atomically
+from fer_desktop.export.files import replace_atomically, try_creating_in
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import MODEL_NAMES, SPECS, by_preference, count_parameters, create_model, get_model
 from fer_desktop.preprocess import normalize
@@ -103,12 +103,25 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     for flag, value, allowed in numeric_options(cfg):
         if not RANGES[allowed](value):  # nan is inside no range
             p.error(f"{flag} must be {allowed}, not {value}")
-    if Path(cfg.out).exists() and not Path(cfg.out).is_dir():
-        p.error(f"--out {cfg.out} is a file; give the folder for the runs (it is made if missing)")
+    problem = unwritable_run_folder(Path(cfg.out) / cfg.model)
+    if problem:
+        p.error(f"--out {cfg.out}: {problem}")
     members = get_model(cfg.model).members
     if cfg.init and members:
         p.error(f"--init starts one architecture: give each member's run its own (--model {' / '.join(members)})")
     return cfg
+
+
+def unwritable_run_folder(folder: Path) -> str | None:
+    """Why ``folder`` cannot be made or written, found before minutes of decoding and training; None if it can."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is a file; give the folder for the runs (it is made if missing)"
+    try:
+        try_creating_in(existing)
+    except OSError as e:
+        return f"the folder {existing} cannot be written ({e.strerror or e}); choose another folder for the runs"
+    return None
 
 
 # What a numeric option may be, in words and as a test.
@@ -223,7 +236,10 @@ def train_step(
 
 def atomic_save(obj, path: Path) -> None:
     with replace_atomically(path) as tmp:
-        torch.save(obj, tmp)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as e:  # torch's writer reports a full disk as a failed C++ check
+            raise OSError(f"{path}: cannot be written, perhaps for a full disk ({str(e).splitlines()[0]})") from None
 
 
 def load_trained(ref: str) -> tuple[torch.nn.Module, object, dict]:
@@ -577,6 +593,14 @@ def train_ensemble(cfg: TrainConfig) -> Path:
     return fuse(members, load_fer(cfg.data), describe_data(cfg.data), run_dir, entry.name, device)
 
 
+def what_is_saved(cfg: TrainConfig) -> str:
+    """After Ctrl-C: whether an epoch was saved to continue from, so the advice given is one that works."""
+    entry = get_model(cfg.model)
+    if any((Path(cfg.out) / m / "checkpoint.pt").is_file() for m in entry.members or (entry.name,)):
+        return "the last finished epoch is saved; continue with --resume"
+    return "no epoch had finished, so nothing is saved; start the run again (without --resume)"
+
+
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_args(argv)
     ranks = ranks_from_environment()
@@ -584,8 +608,11 @@ def main(argv: list[str] | None = None) -> None:
         run_dir = train(cfg)
     except (DataError, WeightsError, ValueError) as e:
         raise SystemExit(f"fer-desktop-train: {e}")
+    except OSError as e:  # a full disk, say: every file is written whole or not at all, so the last epoch stays
+        where = f"{e.filename}: " if e.filename else ""
+        raise SystemExit(f"fer-desktop-train: {where}{e.strerror or e}; {what_is_saved(cfg)}")
     except KeyboardInterrupt:
-        print("interrupted: the last finished epoch is saved; continue with --resume", file=sys.stderr)
+        print(f"fer-desktop-train: interrupted; {what_is_saved(cfg)}", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED)
     distributed.stop(ranks)
     if not ranks.main:
