@@ -194,6 +194,27 @@ def test_an_out_folder_that_cannot_be_written_is_refused_before_the_data_is_read
         capsys.readouterr().err
 
 
+def test_resume_refuses_flags_that_would_change_the_run(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    run_dir = tmp_path / "runs" / "squeezenet"
+    run_dir.mkdir(parents=True)
+    started = TrainConfig(data="fer.zip", out=str(tmp_path / "runs"), lr=0.01, augment=AugmentConfig(degrade=0.3))
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(started)))
+    common = ["--model", "squeezenet", "--out", str(tmp_path / "runs"), "--resume"]
+    # Where it runs, how many threads, where the data now lies and how the run is split may change.
+    same = parse_args([*common, "--data", "moved/fer.zip", "--lr", "0.01", "--aug-degrade", "0.3", "--threads", "1",
+                       "--stop-after", "2"])
+    assert (same.data, same.threads, same.lr) == ("moved/fer.zip", 1, 0.01)
+    assert parse_args([*common, "--data", "fer.zip"]).resume  # flags left out take the run's, as before
+    with pytest.raises(SystemExit) as err:
+        parse_args([*common, "--data", "fer.zip", "--lr", "0.05", "--aug-degrade", "0.5", "--no-amp"])
+    assert err.value.code == 2
+    said = capsys.readouterr().err
+    for words in ("--lr is 0.05 here and 0.01 in the run", "--aug-degrade is 0.5 here and 0.3 in the run",
+                  "--amp is False here and True in the run", "another --out"):
+        assert words in said
+    assert "--data" not in said.split("but", 1)[1]
+
+
 def test_get_lr_warm_up_and_cosine_end_points() -> None:
     peak, total, warmup = 0.1, 100, 10
     lrs = [get_lr(s, total, warmup, peak) for s in range(total + 1)]
@@ -511,9 +532,17 @@ def test_time_limit_ends_an_invocation_between_epochs(fer_dir: Path, tmp_path: P
     # The first epoch always runs; the next would end past a limit of a few milliseconds.
     run_dir = train(tiny(fer_dir, tmp_path, epochs=3, limit=16, time_limit=1e-4))
     assert checkpoint(run_dir)["epoch"] == 1 and not (run_dir / "report").exists()
-    assert "stopped after epoch 1/3; continue with --resume" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "3 epochs of 2 steps of 8 faces" in said
+    assert "stopped after epoch 1/3; continue with --resume" in said
     train(tiny(fer_dir, tmp_path, epochs=3, limit=16, resume=True))  # no limit now: runs to the end
     assert checkpoint(run_dir)["epoch"] == 3 and (run_dir / "report" / "metrics.json").is_file()
+
+
+def test_a_one_epoch_run_says_so_in_the_singular(fer_dir: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    train(tiny(fer_dir, tmp_path, epochs=1, limit=8))
+    assert "1 epoch of 1 step of 8 faces" in capsys.readouterr().err
 
 
 def test_train_all_script_trains_fuses_and_distils(fer_dir: Path, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from fer_desktop.inference import BACKENDS, load_classifier, resolve_device
 from fer_desktop.models import MODEL_NAMES, mirror_averaged
 from fer_desktop.pipeline.sources import quiet_opencv
 from fer_desktop.weights import WeightsError, load_named
+from fer_desktop.words import count
 from trainer.data import SPLITS, DataError, load_fer
 from trainer.metrics import calibration_metrics, classification_metrics, format_table, plot_reliability
 from trainer.predict import classifier_probs, predict_probs
@@ -79,7 +80,7 @@ def read_photos(folder: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
             faces.append(crop_faces(image, [largest])[0])
             labels.append(label)
     if unreadable > UNREADABLE_NAMED:
-        print(f"note: {unreadable - UNREADABLE_NAMED} more photos of {table} cannot be read, left out", file=sys.stderr)
+        print(f"note: {count(unreadable - UNREADABLE_NAMED, 'more photo')} of {table} cannot be read, left out", file=sys.stderr)
     shape = (len(faces), *(faces[0].shape if faces else (48, 48)))
     return np.array(faces, np.uint8).reshape(shape), np.array(labels, np.int64), no_face, unreadable
 
@@ -169,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     print(format_table(result))
     if result["no_face"] or result["skipped"]:
         no_face = result["no_face"]
-        print(f"no face found in {no_face} photo{'' if no_face == 1 else 's'}; {result['skipped']} unreadable, left out")
+        print(f"no face found in {count(no_face, 'photo')}; {result['skipped']} unreadable, left out")
     if args.json:
         write_json(args.json, result)
 

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from fer_desktop.cli import DATA_HELP, DEVICES, DEVICE_HELP, EXIT_INTERRUPTED, add_version_flag
 from fer_desktop.emotions import EMOTIONS
-from fer_desktop.export.files import replace_atomically, try_creating_in
+from fer_desktop.export.files import replace_atomically, try_creating_in, write_text_atomically
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import MODEL_NAMES, SPECS, by_preference, count_parameters, create_model, get_model
 from fer_desktop.preprocess import normalize
@@ -36,6 +36,7 @@ from fer_desktop.weights import (
     DEFAULT_WEIGHTS_DIR, WeightsError, load_ensemble, load_model, load_named, read_info, save_weights,
     update_weights,
 )
+from fer_desktop.words import count
 from trainer.augment import AugmentConfig, augment
 from trainer.data import DataError, FerData, describe_data, load_fer
 from trainer.fuse import fuse
@@ -109,7 +110,41 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     members = get_model(cfg.model).members
     if cfg.init and members:
         p.error(f"--init starts one architecture: give each member's run its own (--model {' / '.join(members)})")
+    if cfg.resume:
+        changed = flags_changed_on_resume(Path(cfg.out) / cfg.model, p, argv)
+        if changed:
+            p.error(f"--resume continues {Path(cfg.out) / cfg.model} exactly as it was started, but "
+                    f"{'; '.join(changed)}: drop {'that flag' if len(changed) == 1 else 'those flags'}, "
+                    f"or start a new run with another --out")
     return cfg
+
+
+# What a resumed run may change: where and how fast it runs, how it is split into invocations, where the data is.
+RESUMABLE = {"device", "threads", "stop_after", "time_limit", "resume", "data"}
+
+
+def flags_changed_on_resume(run_dir: Path, p: argparse.ArgumentParser, argv: list[str] | None) -> list[str]:
+    """The flags given with ``--resume`` whose values differ from the run's saved config.json, in words."""
+    try:
+        saved = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return []  # no record to compare with: open_run says what is missing
+    defaults = {a: a.default for a in p._actions}
+    for a in defaults:  # parse again with every default suppressed: only the flags given remain
+        a.default = argparse.SUPPRESS
+    try:
+        given = vars(p.parse_args(argv))
+    finally:
+        for a, default in defaults.items():
+            a.default = default
+    changed = []
+    for dest, value in given.items():
+        key = dest.removeprefix("aug_")
+        was = saved.get("augment", {}).get(key) if dest.startswith("aug_") else saved.get(dest, value)
+        if dest not in RESUMABLE and was is not None and was != value:
+            flag = "--" + dest.replace("_", "-")
+            changed.append(f"{flag} is {value} here and {was} in the run")
+    return changed
 
 
 def unwritable_run_folder(folder: Path) -> str | None:
@@ -264,7 +299,7 @@ def start_from(model: torch.nn.Module, cfg: TrainConfig, quiet: bool = False) ->
     model.load_state_dict(trained.state_dict())
     acc = info.get("public_accuracy")
     if not quiet:
-        print(f"starting from {cfg.init} ({info.get('epochs', '?')} epochs"
+        print(f"starting from {cfg.init} ({count(info['epochs'], 'epoch') if 'epochs' in info else '? epochs'}"
               + (f", PublicTest {acc:.2%})" if acc is not None else ")"), file=sys.stderr)
     return {"from": cfg.init, **{k: info[k] for k in LINEAGE if k in info}}
 
@@ -342,7 +377,7 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, Path, dict | None]:
             raise SystemExit(f"--resume: no checkpoint at {ckpt_path}; start the run without --resume")
         state = read_checkpoint(ckpt_path)
         cfg = dataclasses.replace(config_from_dict(state["config"]), device=cfg.device, threads=cfg.threads,
-                                  stop_after=cfg.stop_after, time_limit=cfg.time_limit, resume=True)
+                                  stop_after=cfg.stop_after, time_limit=cfg.time_limit, resume=True, data=cfg.data)
     elif ckpt_path.is_file():
         raise SystemExit(f"{run_dir} already holds a run: pass --resume to continue it, or --out to start a new one")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -385,8 +420,8 @@ def build_model(cfg: TrainConfig, device: str, state: dict | None, run_dir: Path
         return model, opt, progress
     progress = Progress(lineage=start_from(model, cfg, quiet=not ranks.main) if cfg.init else None)
     if ranks.main:
-        (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-        (run_dir / "command.txt").write_text(training_command(sys.argv[1:]) + "\n")
+        write_text_atomically(run_dir / "config.json", json.dumps(asdict(cfg), indent=2) + "\n")
+        write_text_atomically(run_dir / "command.txt", training_command(sys.argv[1:]) + "\n")
     return model, opt, progress
 
 
@@ -495,7 +530,7 @@ def train(cfg: TrainConfig) -> Path:
         print(
             f"{cfg.model}: {count_parameters(model) / 1e6:.2f} M parameters · {len(train_y)} train / {len(val_y)} "
             f"PublicTest faces · {device}{' bf16' if cfg.amp and bf16_supported(device) else ' fp32'} · "
-            f"{cfg.epochs} epochs of {len(train_y) // cfg.batch_size} steps of {cfg.batch_size} faces{split}",
+            f"{count(cfg.epochs, 'epoch')} of {count(len(train_y) // cfg.batch_size, 'step')} of {cfg.batch_size} faces{split}",
             file=sys.stderr,
         )
 

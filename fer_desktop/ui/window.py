@@ -43,6 +43,7 @@ from fer_desktop.ui.status import PipelineStatusBar
 from fer_desktop.ui.timeline import SessionTimeline
 from fer_desktop.ui.video_view import VideoView
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR
+from fer_desktop.words import count
 
 STATUS_INTERVAL_MS = 500
 BACKEND_LABELS = {"onnxruntime": "ONNX Runtime", "onnxruntime-int8": "ONNX Runtime int8", "torch": "PyTorch",
@@ -58,7 +59,7 @@ def describe_faces(result: FrameResult) -> str:
         return "No face in view"
     if result.faces_left_out:
         return f"{found} faces: classified the {classified} largest (at most {classified} per frame)"
-    return "1 face" if found == 1 else f"{found} faces"
+    return count(found, "face")
 
 
 class MainWindow(QMainWindow):
@@ -458,7 +459,7 @@ class MainWindow(QMainWindow):
     def _refresh_status(self) -> None:
         self.status.show_stats(self.bridge.pipeline.stats.snapshot())
         recorder = self.bridge.pipeline.recorder
-        text = "" if recorder is None else f"● REC {_rows(recorder.rows)} → {recorder.csv_path.name}"
+        text = "" if recorder is None else f"● REC {count(recorder.rows, 'row')} → {recorder.csv_path.name}"
         self.status.show_recording(text)
 
     # -- recording and snapshots ----------------------------------------------------------
@@ -498,10 +499,10 @@ class MainWindow(QMainWindow):
         if recorder is not None:
             recorder.close(create=True)  # stopped before any frame came: the file asked for exists, with its header
             if not recorder.summary.recording_error:
-                self.status.showMessage(f"Recorded {_rows(recorder.rows)} to {recorder.csv_path}", 10_000)
+                self.status.showMessage(f"Recorded {count(recorder.rows, 'row')} to {recorder.csv_path}", 10_000)
             if recorder.rows and not self._closed:
                 self._report_csv = recorder.csv_path
-                self.banner.show_message("report", f"Recorded {_rows(recorder.rows)} to {recorder.csv_path.name}.",
+                self.banner.show_message("report", f"Recorded {count(recorder.rows, 'row')} to {recorder.csv_path.name}.",
                                          "info", [("Open report", lambda: self.reports.request(recorder.csv_path))])
         self.controls.show_recording(False)
         self.status.show_recording("")
@@ -588,10 +589,6 @@ def _quit_shortcuts() -> list[QKeySequence]:
 
 def _size(image: np.ndarray) -> tuple[int, int]:
     return image.shape[1], image.shape[0]
-
-
-def _rows(n: int) -> str:
-    return "1 row" if n == 1 else f"{n} rows"
 
 
 def _reason(error: Exception) -> str:
