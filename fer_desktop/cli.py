@@ -85,6 +85,12 @@ def add_version_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
 
+def describe_os_error(error: OSError) -> str:
+    """An OSError in one sentence: the file it names and the system's reason, without errno numbers."""
+    reason = error.strerror or str(error)
+    return f"{error.filename}: {reason}" if error.filename else reason
+
+
 def interruptible(prog: str) -> Callable[[Main], Main]:
     """Ctrl-C anywhere in a command (loading a model, say) ends it with one line and status 130, no traceback.
 

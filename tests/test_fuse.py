@@ -87,6 +87,32 @@ def test_fuse_writes_a_three_member_ensemble_the_app_loads(runs, tmp_path: Path)
     assert json.loads((out / "report" / "metrics.json").read_text())["weights"]["members"] == meta["members"]
 
 
+def test_fuse_replaces_a_fusion_already_in_out_only_with_overwrite(runs, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    data, files, _, _ = runs
+    out = tmp_path / "shipped"
+    out.mkdir()
+    (out / "ensemble.json").write_text("a fusion a user keeps")
+    (out / "vgg19.safetensors").write_bytes(b"a member a user keeps")
+    argv = ["--data", str(data), "--out", str(out), "--device", "cpu",
+            f"resnet18={files['resnet18']}", f"vgg19={files['vgg19']}"]
+    with pytest.raises(SystemExit) as exit_:
+        fuse_main(argv)
+    assert exit_.value.code == 2
+    assert "ensemble.json already exists" in capsys.readouterr().err
+    assert (out / "ensemble.json").read_text() == "a fusion a user keeps"
+    assert (out / "vgg19.safetensors").read_bytes() == b"a member a user keeps"
+    (out / "ensemble.json").unlink()
+    with pytest.raises(SystemExit):  # a member file is guarded as the fusion's JSON is
+        fuse_main(argv)
+    assert "vgg19.safetensors already exists" in capsys.readouterr().err
+    fuse_main([*argv, "--overwrite"])
+    assert list(json.loads((out / "ensemble.json").read_text())["members"]) == ["resnet18", "vgg19"]
+    # Fusing the members where they already lie rewrites only the JSON (with --overwrite, as it exists).
+    fuse_main(["--data", str(data), "--out", str(out), "--device", "cpu", "--overwrite",
+               f"resnet18={out / 'resnet18.safetensors'}", f"vgg19={out / 'vgg19.safetensors'}"])
+
+
 @pytest.mark.parametrize("member, words", [
     ("squeezenet", "not a member name for ensemble"),  # an architecture the ensemble does not fuse
     ("vgg19_2", "not a member name for ensemble"),

@@ -156,3 +156,36 @@ def test_an_unknown_device_is_a_usage_error(module: str, args: list[str], capsys
         importlib.import_module(module).main([*args, "--device", "gpu0"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and "--device: invalid choice: 'gpu0'" in err and "Traceback" not in err, err
+
+
+# Each helper command's first slow step, replaced by one that fails as a user or the machine would make it fail.
+SLOW_STEPS = {
+    "trainer.calibrate": ("public_probs", ["--data", "x", "--model", "squeezenet"]),
+    "trainer.fuse": ("load_fer", ["--data", "x", "--out", "{tmp}/o", "resnet18=a.safetensors", "vgg19=b.safetensors"]),
+    "trainer.soup": ("faces_to_measure_on", ["--data", "x", "--out", "{tmp}/o.safetensors", "a.safetensors",
+                                             "b.safetensors"]),
+    "trainer.recalibrate": ("faces_to_measure_on", ["--data", "x", "a.safetensors"]),
+}
+
+
+@pytest.mark.parametrize("module", SLOW_STEPS)
+@pytest.mark.parametrize("failure, code, words", [
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (OSError(28, "No space left on device", "/full/disk/file"), 1, "/full/disk/file: No space left on device"),
+])
+def test_helper_commands_end_ctrl_c_and_a_full_disk_in_one_line(
+    module: str, failure: BaseException, code: int, words: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+) -> None:
+    step, args = SLOW_STEPS[module]
+    command = importlib.import_module(module)
+
+    def fail(*_args, **_kwargs):
+        raise failure
+
+    monkeypatch.setattr(command, step, fail)
+    with pytest.raises(SystemExit) as e:
+        command.main([a.format(tmp=tmp_path) for a in args])
+    said = f"{capsys.readouterr().err}{e.value.code if isinstance(e.value.code, str) else ''}"
+    assert (e.value.code if isinstance(e.value.code, int) else 1) == code
+    assert words in said and "Errno" not in said and "Traceback" not in said, said

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW, METHODS, apply_calibration, fit_calibration
-from fer_desktop.cli import add_device
+from fer_desktop.cli import EXIT_INTERRUPTED, add_device, describe_os_error
 from fer_desktop.export.files import write_json
 from fer_desktop.models import MODEL_NAMES, get_model
 from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, WeightsError, load_named, update_weights, weights_path
@@ -165,6 +165,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dry-run", action="store_true", help="choose and check, but leave the weights as they are")
     add_device(p)
     args = p.parse_args(argv)
+    try:
+        calibrate_models(args)
+    except OSError as e:
+        raise SystemExit(f"python -m trainer.calibrate: {describe_os_error(e)}")
+    except KeyboardInterrupt:
+        print("python -m trainer.calibrate: interrupted; each weights file is either as it was or calibrated whole",
+              file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED)
+
+
+def calibrate_models(args: argparse.Namespace) -> None:
+    """Choose, check and store the calibration of each of ``--model``, with the figures of ``--figures``."""
     curves = {}
     for name in args.model:
         try:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_desktop.cli import add_device
+from fer_desktop.cli import EXIT_INTERRUPTED, add_device, describe_os_error, shared_flags
+from fer_desktop.export.outputs import OutputError, make_folders_and_check, same_file
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import MODEL_NAMES, get_model
 from fer_desktop.weights import WeightsError, load_model, member_architecture, member_path, save_ensemble
@@ -86,7 +87,8 @@ def parse_member(text: str) -> tuple[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m trainer.fuse", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m trainer.fuse", description=__doc__.split("\n\n")[0],
+                                parents=[shared_flags("overwrite")])
     p.add_argument("members", nargs="+", type=parse_member, metavar="NAME=FILE",
                    help="a member's name (its architecture, with a tag for a further one: vgg19-2) and weights file")
     p.add_argument("--out", required=True, type=Path, help="the folder for the fusion's JSON, its members and report")
@@ -98,10 +100,22 @@ def main(argv: list[str] | None = None) -> None:
     members = dict(args.members)
     if len(members) != len(args.members) or len(members) < 2:
         p.error("give two or more members, each name once")
+    # A member already in --out stays where it is; every other file written there must be new, or --overwrite.
+    outputs = [("--out", args.out / get_model(args.model).weights_name)] + [
+        ("--out", member_path(m, args.out)) for m, src in members.items() if not same_file(src, member_path(m, args.out))]
+    try:
+        make_folders_and_check(outputs, overwrite=args.overwrite)
+    except OutputError as e:
+        p.error(str(e))
     try:
         fuse(members, load_fer(args.data), describe_data(args.data), args.out, args.model, resolve_device(args.device))
     except (DataError, WeightsError, ValueError) as e:
         raise SystemExit(f"fuse: {e}")
+    except OSError as e:
+        raise SystemExit(f"fuse: {describe_os_error(e)}")
+    except KeyboardInterrupt:
+        print("fuse: interrupted", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

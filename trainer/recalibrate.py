@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from fer_desktop.cli import add_device
+from fer_desktop.cli import EXIT_INTERRUPTED, add_device, describe_os_error
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import ModelSpec
 from fer_desktop.preprocess import as_tensor, center_crop, normalize
@@ -131,6 +131,11 @@ def main(argv: list[str] | None = None) -> None:
             recalibrate_weights(path, train_x, val_x, val_y, device)
     except (DataError, WeightsError) as e:
         raise SystemExit(f"recalibrate: {e}")
+    except OSError as e:
+        raise SystemExit(f"recalibrate: {describe_os_error(e)}")
+    except KeyboardInterrupt:
+        print("recalibrate: interrupted; every file is either as it was or recalibrated whole", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

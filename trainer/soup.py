@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_desktop.cli import add_device, shared_flags
+from fer_desktop.cli import EXIT_INTERRUPTED, add_device, describe_os_error, shared_flags
 from fer_desktop.export.outputs import OutputError, make_folders_and_check, same_file
 from fer_desktop.inference import resolve_device
 from fer_desktop.weights import WeightsError, load_model, read_info, run_record, save_weights
@@ -177,6 +177,11 @@ def main(argv: list[str] | None = None) -> None:
         save_weights(args.out, read_info(args.weights[0])["architecture"], model.state_dict(), record)
     except (DataError, WeightsError) as e:
         raise SystemExit(f"soup: {e}")
+    except OSError as e:
+        raise SystemExit(f"soup: {describe_os_error(e)}")
+    except KeyboardInterrupt:
+        print(f"soup: interrupted; {args.out} is as it was", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED)
     if args.mix is not None:
         return
     runs = sum(r["averaged"] for r in record["soup"]["runs"])
