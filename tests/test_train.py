@@ -589,6 +589,26 @@ def test_init_with_another_architecture_is_refused(fer_dir: Path, tmp_path: Path
         train(tiny(fer_dir, tmp_path / "runs", init=str(path)))
 
 
+@pytest.mark.parametrize("flag", ["init", "teacher"])
+@pytest.mark.parametrize("ref, words", [
+    ("{tmp}/missing.safetensors", "missing.safetensors: weights file not found"),
+    ("{tmp}/damaged.safetensors", "damaged.safetensors: unreadable weights file"),
+    ("{tmp}/missing.json", "missing.json: no such ensemble file"),
+    ("resnet", "resnet: no such weights"),
+])
+def test_a_bad_init_or_teacher_is_refused_before_the_data_is_decoded(
+    flag: str, ref: str, words: str, fer_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "damaged.safetensors").write_bytes(b"not weights")
+
+    def decoding(*_args, **_kwargs):
+        raise AssertionError("the data was decoded before the weights were checked")
+
+    monkeypatch.setattr(trainer.train, "load_fer", decoding)
+    with pytest.raises(WeightsError, match=f"--{flag}: .*{words}"):
+        train(tiny(fer_dir, tmp_path / "runs", **{flag: ref.format(tmp=tmp_path)}))
+
+
 def test_init_is_refused_for_the_ensemble(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--model", "ensemble", "--data", "x", "--init", "resnet18"])

@@ -34,7 +34,7 @@ from fer_desktop.models import MODEL_NAMES, SPECS, by_preference, count_paramete
 from fer_desktop.preprocess import normalize
 from fer_desktop.weights import (
     DEFAULT_WEIGHTS_DIR, WeightsError, load_ensemble, load_model, load_named, read_info, save_weights,
-    update_weights,
+    update_weights, weights_path,
 )
 from fer_desktop.words import count
 from trainer.augment import AugmentConfig, augment
@@ -279,15 +279,45 @@ def atomic_save(obj, path: Path) -> None:
 
 def load_trained(ref: str) -> tuple[torch.nn.Module, object, dict]:
     """A trained model (a teacher, or a starting point) by weights name, looked up in weights/, or by file path."""
-    path = Path(ref)
-    if path.suffix == ".json":
-        return load_ensemble(path)
-    if path.suffix == ".safetensors":
-        return load_model(path)
-    if ref in MODEL_NAMES:
+    if ref in MODEL_NAMES and Path(ref).suffix not in (".json", ".safetensors"):
         return load_named(ref, DEFAULT_WEIGHTS_DIR)
+    path = trained_file(ref)
+    return load_ensemble(path) if path.suffix == ".json" else load_model(path)
+
+
+def trained_file(ref: str) -> Path:
+    """The file ``--init`` or ``--teacher`` names: a weights name in weights/, or a path."""
+    path = Path(ref)
+    if path.suffix in (".json", ".safetensors"):
+        return path
+    if ref in MODEL_NAMES:
+        return weights_path(ref, DEFAULT_WEIGHTS_DIR)
     raise WeightsError(f"{ref}: no such weights; name a model in weights/ ({', '.join(MODEL_NAMES)}) "
                        f"or a .safetensors / ensemble .json file")
+
+
+def check_trained_files(cfg: TrainConfig, run_dir: Path, resumed: bool) -> None:
+    """Refuse a missing or damaged ``--init`` / ``--teacher`` before minutes of decoding, not after."""
+    needed = [] if resumed else [("--init", cfg.init)]
+    if not teacher_cache(cfg, run_dir).is_file():
+        needed.append(("--teacher", cfg.teacher))
+    for flag, ref in needed:
+        if not ref:
+            continue
+        try:
+            path = trained_file(ref)
+            if path.suffix == ".json" and not path.is_file():
+                raise WeightsError(f"{path}: no such ensemble file")
+            info = read_info(path) if path.suffix == ".safetensors" else {}
+        except WeightsError as e:
+            raise WeightsError(f"{flag}: {e}") from None
+        if flag == "--init" and info.get("architecture", cfg.model) != cfg.model:
+            raise SystemExit(f"--init {ref}: holds {info['architecture']} weights, not {cfg.model}")
+
+
+def teacher_cache(cfg: TrainConfig, run_dir: Path) -> Path:
+    views = "ten-crop" if cfg.teacher_ten_crop else "centre-and-mirror"
+    return run_dir / f"teacher_log_probs_{views}.npy"
 
 
 def start_from(model: torch.nn.Module, cfg: TrainConfig, quiet: bool = False) -> dict:
@@ -312,9 +342,12 @@ def teacher_log_probs(cfg: TrainConfig, run_dir: Path, images: np.ndarray, devic
     benchmarks/training.py) for softer targets.
     """
     views = "ten-crop" if cfg.teacher_ten_crop else "centre-and-mirror"
-    cache = run_dir / f"teacher_log_probs_{views}.npy"
+    cache = teacher_cache(cfg, run_dir)
     if cache.is_file():
-        lp = np.load(cache)
+        try:
+            lp = np.load(cache)
+        except (OSError, ValueError):  # damaged: computed again below
+            lp = np.empty(0)
         if len(lp) == len(images):
             return torch.from_numpy(lp)
     model, spec, _ = load_trained(cfg.teacher)
@@ -322,7 +355,8 @@ def teacher_log_probs(cfg: TrainConfig, run_dir: Path, images: np.ndarray, devic
     probs = predict_probs(model.to(device), spec, images, device, tta=cfg.teacher_ten_crop,
                           mirror=not cfg.teacher_ten_crop, amp=cfg.amp, progress=f"teacher {views}")
     lp = np.log(np.clip(probs, 1e-8, 1)).astype(np.float32)
-    np.save(cache, lp)
+    with replace_atomically(cache) as tmp, open(tmp, "wb") as f:  # a run killed meanwhile leaves no half file
+        np.save(f, lp)
     return torch.from_numpy(lp)
 
 
@@ -515,6 +549,7 @@ def train(cfg: TrainConfig) -> Path:
         return train_ensemble(cfg)
     ranks = ranks_from_environment()
     cfg, run_dir, state = open_run(cfg)
+    check_trained_files(cfg, run_dir, resumed=state is not None)
     device = distributed.start(ranks, resolve_device(cfg.device))
     use_threads(cfg, device, ranks)
     share_of_batch(cfg.batch_size, ranks)  # an uneven split fails before the data is read
