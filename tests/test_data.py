@@ -219,6 +219,15 @@ def test_changed_data_is_decoded_again(tmp_path: Path, private_cache: Path) -> N
     assert len(list(private_cache.glob("*.npz"))) == 4
 
 
+def test_a_cache_folder_that_cannot_be_written_costs_only_the_cache(tmp_path: Path, capsys) -> None:
+    (tmp_path / "a_file").write_text("x")  # the cache folder would have to be made inside a file
+    synthetic = synthetic_fer(train=1, public=1, private=0)
+    data = load_fer(write_csv(tmp_path / "fer2013.csv", synthetic), cache_dir=tmp_path / "a_file" / "cache")
+    assert len(data.labels) == len(synthetic.labels)
+    said = capsys.readouterr().err
+    assert f"the decoded data cannot be kept in {tmp_path / 'a_file' / 'cache'} (Not a directory)" in said
+
+
 def test_cache_can_be_turned_off(tmp_path: Path, private_cache: Path) -> None:
     data = load_fer(write_csv(tmp_path / "fer2013.csv", synthetic_fer(train=1, public=0, private=0)), cache_dir=False)
     assert data.counts()["train"] == 7

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from fer_desktop.emotions import EMOTIONS, FACE_SIZE
 from fer_desktop import resources
+from fer_desktop.export.files import replace_atomically
 
 SPLITS = ("train", "public", "private", "test")  # "test" is both test halves together
 _CODES = {"train": 0, "public": 1, "private": 2}
@@ -212,10 +213,18 @@ def load_fer(path: str | Path, cache_dir: Path | None = None) -> FerData:
     else:
         raise DataError(f"{src}: not a folder, .zip or .csv; expected FER-2013 in the Kaggle layout or fer2013.csv")
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        # One temporary file per process: scripts/train_all.sh starts two runs that may decode at once.
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, images=data.images, labels=data.labels, splits=data.splits,
-                 skipped=data.skipped, notes=np.array(data.notes, dtype=str))
-        os.replace(tmp, cache)
+        _write_cache(cache, data)
     return data
+
+
+def _write_cache(cache: Path, data: FerData) -> None:
+    """Keep the decoded arrays for the next run, if the cache folder takes them; the data is good either way."""
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        # A unique temporary file: scripts/train_all.sh starts two runs that may decode at once.
+        with replace_atomically(cache) as tmp, open(tmp, "wb") as f:
+            np.savez(f, images=data.images, labels=data.labels, splits=data.splits,
+                     skipped=data.skipped, notes=np.array(data.notes, dtype=str))
+    except OSError as e:
+        print(f"note: the decoded data cannot be kept in {cache.parent} ({e.strerror or e}), so it is decoded again "
+              f"next time; set FER_DESKTOP_CACHE to a folder that can be written", file=sys.stderr)
