@@ -100,6 +100,13 @@ def test_malformed_csv_rows_are_skipped_and_counted(tmp_path: Path) -> None:
     assert_split_matches(data, syn, "public")
 
 
+def test_a_binary_file_named_csv_is_named_in_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "fer2013.csv"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(DataError, match=f"{path}: not a text file that CSV can read"):
+        load_fer(path)
+
+
 def test_csv_without_usage_is_all_training_with_a_note(tmp_path: Path) -> None:
     syn = synthetic_fer(train=1, public=0, private=0)
     rows = [csv_row(label, img)[:2] for img, label in zip(syn.images, syn.labels)]

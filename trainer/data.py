@@ -130,7 +130,15 @@ def _read_layout(path: Path) -> FerData:
 
 
 def _read_csv(path: Path) -> FerData:
-    with open(path, newline="") as f:
+    try:
+        return _parse_csv(path)
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"{path}: not a text file that CSV can read; expected the original fer2013.csv "
+                        f"(columns emotion,pixels,Usage)") from None
+
+
+def _parse_csv(path: Path) -> FerData:
+    with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader, [])]
         if "emotion" not in header or "pixels" not in header:
