@@ -137,13 +137,15 @@ def test_errors_name_the_file_and_overwrite_nothing(tmp_path: Path, capsys) -> N
     assert main([str(csv_path), "--out", str(out), "--overwrite"]) == 0
 
 
-def test_an_out_that_is_a_file_is_one_sentence(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("under", ["", "report"])
+def test_an_out_that_is_a_file_or_lies_under_one_is_one_sentence(tmp_path: Path, capsys, under: str) -> None:
     csv_path = tmp_path / "s.csv"
     write_session_csv(csv_path, seconds=2, fps=5)
+    out = csv_path / under if under else csv_path  # the recording itself, or a folder inside it
     with pytest.raises(SystemExit) as stopped:
-        main([str(csv_path), "--out", str(csv_path)])  # the recording itself, given for the folder
+        main([str(csv_path), "--out", str(out)])
     err = capsys.readouterr().err
-    assert stopped.value.code == 2 and f"--out {csv_path}: this is a file; give a folder" in err
+    assert stopped.value.code == 2 and f"--out {out}: {csv_path} is a file; give the folder for the report" in err
     assert "Errno" not in err and csv_path.read_text().startswith("time_s,")
 
 

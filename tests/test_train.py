@@ -22,6 +22,7 @@ import torch
 from safetensors import SafetensorError
 from fer_fixtures import one_torch_thread, private_cache, synthetic_fer, write_tree  # noqa: F401
 
+import fer_desktop.export.outputs
 import trainer.train
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.models import ENSEMBLE_MEMBERS, SPECS, create_model
@@ -186,7 +187,7 @@ def test_an_out_folder_that_cannot_be_written_is_refused_before_the_data_is_read
     def read_only(folder: Path) -> None:  # a read-only mount: chmod does not stop root, so the failure is made
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(trainer.train, "try_creating_in", read_only)
+    monkeypatch.setattr(fer_desktop.export.outputs, "try_creating_in", read_only)
     with pytest.raises(SystemExit) as err:
         parse_args(["--data", "fer.zip", "--out", str(tmp_path / "runs")])
     assert err.value.code == 2

@@ -28,7 +28,8 @@ from tqdm import tqdm
 
 from fer_desktop.cli import DATA_HELP, DEVICES, DEVICE_HELP, EXIT_INTERRUPTED, add_version_flag
 from fer_desktop.emotions import EMOTIONS
-from fer_desktop.export.files import replace_atomically, try_creating_in, write_text_atomically
+from fer_desktop.export.files import replace_atomically, write_text_atomically
+from fer_desktop.export.outputs import folder_problem
 from fer_desktop.inference import resolve_device
 from fer_desktop.models import MODEL_NAMES, SPECS, by_preference, count_parameters, create_model, get_model
 from fer_desktop.preprocess import normalize
@@ -104,7 +105,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     for flag, value, allowed in numeric_options(cfg):
         if not RANGES[allowed](value):  # nan is inside no range
             p.error(f"{flag} must be {allowed}, not {value}")
-    problem = unwritable_run_folder(Path(cfg.out) / cfg.model)
+    problem = folder_problem(Path(cfg.out) / cfg.model, "the runs")
     if problem:
         p.error(f"--out {cfg.out}: {problem}")
     members = get_model(cfg.model).members
@@ -145,18 +146,6 @@ def flags_changed_on_resume(run_dir: Path, p: argparse.ArgumentParser, argv: lis
             flag = "--" + dest.replace("_", "-")
             changed.append(f"{flag} is {value} here and {was} in the run")
     return changed
-
-
-def unwritable_run_folder(folder: Path) -> str | None:
-    """Why ``folder`` cannot be made or written, found before minutes of decoding and training; None if it can."""
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
-    if not existing.is_dir():
-        return f"{existing} is a file; give the folder for the runs (it is made if missing)"
-    try:
-        try_creating_in(existing)
-    except OSError as e:
-        return f"the folder {existing} cannot be written ({e.strerror or e}); choose another folder for the runs"
-    return None
 
 
 # What a numeric option may be, in words and as a test.

@@ -56,6 +56,18 @@ def check_outputs(outputs: Sequence[tuple[str, Path]], inputs: Sequence[tuple[st
             _check_folder(flag, path)
 
 
+def folder_problem(folder: Path, what: str) -> str | None:
+    """Why ``folder`` (for ``what``: "the runs") cannot be made or written, found before any work; None if it can."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is a file; give the folder for {what} (it is made if missing)"
+    try:
+        try_creating_in(existing)
+    except OSError as e:
+        return f"the folder {existing} cannot be written ({e.strerror or e}); choose another folder for {what}"
+    return None
+
+
 def make_folders_and_check(outputs: Sequence[tuple[str, Path]], overwrite: bool = False) -> None:
     """``check_outputs`` for commands that make missing folders: each output's folder is made first."""
     for flag, path in outputs:

@@ -14,6 +14,7 @@ from pathlib import Path
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
 from fer_desktop.cli import add_version_flag, interruptible
 from fer_desktop.export.files import replace_atomically, write_json
+from fer_desktop.export.outputs import folder_problem
 from fer_desktop.report.summary import ReportError, SessionSummary, summarise
 
 MAX_PLOTTED = 20  # faces with figures, the longest seen first; the others are in the table and the JSON
@@ -109,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--uncertain-below must lie in [0, 1]")
     if not args.csv.is_file():
         p.error(f"{args.csv}: file not found; give the CSV a recording wrote")
-    if args.out.exists() and not args.out.is_dir():
-        p.error(f"--out {args.out}: this is a file; give a folder (it is made if missing)")
+    problem = folder_problem(args.out, "the report")
+    if problem:
+        p.error(f"--out {args.out}: {problem}")
     try:
         html = write_report(args.csv, args.out, args.uncertain_below, args.overwrite, not args.ignore_baselines)
     except FileExistsError as e:
