@@ -292,3 +292,46 @@ def test_a_recording_saved_again_by_a_spreadsheet_gives_the_same_report(variant:
     _as_spreadsheet_saves(table, variant, tmp_path / "saved.csv")
     original, saved = summarise(csv_path, 0.5).to_dict(), summarise(tmp_path / "saved.csv", 0.5).to_dict()
     assert {**saved, "source": "s.csv"} == original
+
+
+def test_faces_whose_ids_read_alike_as_file_names_keep_their_own_figures(tmp_path: Path) -> None:
+    import csv
+
+    recording = tmp_path / "s.csv"
+    write_session_csv(recording, seconds=2, fps=5)
+    with open(recording, newline="") as f:
+        table = list(csv.reader(f))
+    names = {"1": "a b", "2": "a_b", "3": "A_b"}  # hand-edited ids: one file name each, were they not told apart
+    with open(recording, "w", newline="") as f:
+        csv.writer(f).writerows([table[0], *([*row[:2], names[row[2]], *row[3:]] for row in table[1:])])
+    out = tmp_path / "report"
+    assert main([str(recording), "--out", str(out)]) == 0
+    timelines = sorted(p.name for p in out.glob("*-timeline.png"))
+    assert len(timelines) == 3 and len({name.lower() for name in timelines}) == 3
+    assert sorted(json.loads((out / "summary.json").read_text())["plotted"]) == sorted(names.values())
+
+
+def test_a_report_that_fails_half_written_leaves_the_earlier_one_whole(tmp_path: Path, monkeypatch, capsys) -> None:
+    import errno
+
+    from fer_desktop.report import figures
+
+    recording = tmp_path / "s.csv"
+    write_session_csv(recording, seconds=2, fps=5)
+    out = tmp_path / "report"
+    assert main([str(recording), "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    plotted = []
+    real = figures.plot_distribution
+
+    def disk_fills(face, path: Path) -> None:  # the disk fills after the first face's figures
+        if plotted:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        plotted.append(face)
+        real(face, path)
+
+    monkeypatch.setattr(figures, "plot_distribution", disk_fills)
+    write_session_csv(recording, seconds=3, fps=5)  # a different recording: every figure would change
+    assert main([str(recording), "--out", str(out), "--overwrite"]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # old files only, and no partial folder

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from fer_desktop.calibration import DEFAULT_UNCERTAIN_BELOW
 from fer_desktop.cli import add_version_flag, interruptible
-from fer_desktop.export.files import replace_atomically, write_json
+from fer_desktop.export.files import write_json
 from fer_desktop.export.outputs import folder_problem
 from fer_desktop.report.summary import ReportError, SessionSummary, summarise
 
@@ -50,29 +53,43 @@ def write_report(csv_path: Path, out: Path, uncertain_below: float = DEFAULT_UNC
     summary: SessionSummary = summarise(csv_path, uncertain_below, use_baselines)
     plotted = sorted(summary.faces.values(), key=lambda f: f.seconds, reverse=True)[:MAX_PLOTTED]
     figures = _figure_paths(out, [f.face_id for f in plotted])
-    targets = [out / "summary.json", out / "report.html", *(p for paths in figures.values() for p in paths)]
+    targets = [*(p for paths in figures.values() for p in paths), out / "summary.json", out / "report.html"]
     if not overwrite:
         taken = next((p for p in targets if p.exists()), None)
         if taken is not None:
             raise FileExistsError(f"{taken} exists; choose another --out folder or pass --overwrite")
     out.mkdir(parents=True, exist_ok=True)
-    for face in plotted:
-        timeline, distribution = figures[face.face_id]
-        plot_timeline(face, timeline)
-        plot_distribution(face, distribution)
-    data = {**summary.to_dict(), "plotted": list(figures)}
-    write_json(out / "summary.json", data)
-    with replace_atomically(out / "report.html") as tmp:
-        tmp.write_text(render(data, figures), encoding="utf-8")
+    # Every file is made in a staging folder first: a failure (a full disk) leaves the earlier report whole.
+    staging = Path(tempfile.mkdtemp(prefix=".report-partial-", dir=out))
+    try:
+        staged = {face_id: [staging / path.name for path in paths] for face_id, paths in figures.items()}
+        for face in plotted:
+            timeline, distribution = staged[face.face_id]
+            plot_timeline(face, timeline)
+            plot_distribution(face, distribution)
+        data = {**summary.to_dict(), "plotted": list(figures)}
+        write_json(staging / "summary.json", data)
+        (staging / "report.html").write_text(render(data, staged), encoding="utf-8")
+        for target in targets:  # renames in one folder; report.html, which names the others, comes last
+            os.replace(staging / target.name, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     for stale in set(earlier) - set(targets):
         stale.unlink(missing_ok=True)
     return out / "report.html"
 
 
 def _figure_paths(out: Path, face_ids: list[str]) -> dict[str, list[Path]]:
-    """Each face's timeline and distribution PNGs in ``out``."""
-    return {face_id: [out / f"face-{_safe(face_id)}-timeline.png", out / f"face-{_safe(face_id)}-distribution.png"]
-            for face_id in face_ids}
+    """Each face's timeline and distribution PNGs in ``out``; ids that read alike as file names ("a b", "a_b",
+    or "A" and "a" on a case-blind disk) get -2, -3, … so no face's figure replaces another's."""
+    paths, used = {}, set()
+    for face_id in face_ids:
+        name, n = _safe(face_id), 2
+        while name.lower() in used:
+            name, n = f"{_safe(face_id)}-{n}", n + 1
+        used.add(name.lower())
+        paths[face_id] = [out / f"face-{name}-timeline.png", out / f"face-{name}-distribution.png"]
+    return paths
 
 
 def _earlier_figures(out: Path) -> list[Path]:

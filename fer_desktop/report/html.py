@@ -7,6 +7,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from fer_desktop.words import count
+
 STYLE = """body{font-family:sans-serif;margin:2em;color:#212121}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #bdbdbd;padding:4px 8px;text-align:right}th{background:#eeeeee}td:first-child{text-align:left}
 img{max-width:100%;margin:4px 0}.face{margin:1.5em 0}.note{color:#616161}"""
@@ -53,8 +55,8 @@ def render(summary: dict[str, Any], figures: dict[str, list[Path]]) -> str:
         for face_id, paths in figures.items()
     ]
     left_out = len(summary["faces"]) - len(figures)
-    note = (f'<p class="note">{left_out} faces seen more briefly are in the table and summary.json, '
-            "without figures.</p>" if left_out > 0 else "")
+    seen = f"{count(left_out, 'face')} seen more briefly {'is' if left_out == 1 else 'are'}"
+    note = (f'<p class="note">{seen} in the table and summary.json, without figures.</p>' if left_out > 0 else "")
     models = ", ".join(summary["models"]) or "none"
     cut = ", the last cut short and left out" if summary.get("rows_cut_short") else ""
     return f"""<!DOCTYPE html>
