@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -120,6 +121,23 @@ def test_a_url_that_never_answers_is_one_sentence_within_the_timeout(capfd: pyte
             open_source(url)
         assert time.monotonic() - started < 3 * STREAM_TIMEOUT_MS / 1000
     assert "WARN" not in capfd.readouterr().err  # OpenCV's own lines about the timeout, around our sentence
+
+def test_a_refused_stream_is_our_sentence_without_ffmpegs_log_lines() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a port that was free a moment ago: a connection to it is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = ("from fer_desktop.pipeline.sources import SourceError, open_source\n"
+            f"try:\n    open_source('http://127.0.0.1:{port}/live.mjpg')\n"
+            "except SourceError as e:\n    print(e)\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert "the stream could not be opened" in done.stdout
+    assert "tcp @" not in done.stderr and "Connection" not in done.stderr, done.stderr
+
 
 def test_headless_demo_needs_no_file(weights_dir: Path) -> None:
     summary = run_headless("demo", load_classifier("squeezenet", "cpu", weights_dir), max_frames=12)

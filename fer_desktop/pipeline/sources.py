@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-import cv2
-import numpy as np
+# FFmpeg's own log ("[tcp @ 0x...] Connection ... failed", "[h264 @ 0x...] error while decoding") is read by
+# OpenCV when its FFmpeg backend first starts: the app says what went wrong in its own sentence instead.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; set it to debug a stream
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 DEMO = "demo"
 # A live device that fails this many reads in a row has gone (unplugged, stream cut).
