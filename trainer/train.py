@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
-from fer_desktop.cli import DATA_HELP, DEVICES, DEVICE_HELP, EXIT_INTERRUPTED, add_version_flag
+from fer_desktop.cli import DATA_HELP, DEVICES, DEVICE_HELP, EXIT_INTERRUPTED, add_version_flag, describe_os_error
 from fer_desktop.emotions import EMOTIONS
 from fer_desktop.export.files import replace_atomically, write_text_atomically
 from fer_desktop.export.outputs import folder_problem
@@ -668,8 +668,7 @@ def main(argv: list[str] | None = None) -> None:
     except (DataError, WeightsError, ValueError) as e:
         raise SystemExit(f"fer-desktop-train: {e}")
     except OSError as e:  # a full disk, say: every file is written whole or not at all, so the last epoch stays
-        where = f"{e.filename}: " if e.filename else ""
-        raise SystemExit(f"fer-desktop-train: {where}{e.strerror or e}; {what_is_saved(cfg)}")
+        raise SystemExit(f"fer-desktop-train: {describe_os_error(e)}; {what_is_saved(cfg)}")
     except KeyboardInterrupt:
         print(f"fer-desktop-train: interrupted; {what_is_saved(cfg)}", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED)
