@@ -268,7 +268,7 @@ def atomic_save(obj, path: Path) -> None:
 
 def load_trained(ref: str) -> tuple[torch.nn.Module, object, dict]:
     """A trained model (a teacher, or a starting point) by weights name, looked up in weights/, or by file path."""
-    if ref in MODEL_NAMES and Path(ref).suffix not in (".json", ".safetensors"):
+    if ref in MODEL_NAMES:
         return load_named(ref, DEFAULT_WEIGHTS_DIR)
     path = trained_file(ref)
     return load_ensemble(path) if path.suffix == ".json" else load_model(path)
@@ -304,9 +304,12 @@ def check_trained_files(cfg: TrainConfig, run_dir: Path, resumed: bool) -> None:
             raise SystemExit(f"--init {ref}: holds {info['architecture']} weights, not {cfg.model}")
 
 
+def teacher_views(cfg: TrainConfig) -> str:
+    return "ten-crop" if cfg.teacher_ten_crop else "centre-and-mirror"
+
+
 def teacher_cache(cfg: TrainConfig, run_dir: Path) -> Path:
-    views = "ten-crop" if cfg.teacher_ten_crop else "centre-and-mirror"
-    return run_dir / f"teacher_log_probs_{views}.npy"
+    return run_dir / f"teacher_log_probs_{teacher_views(cfg)}.npy"
 
 
 def start_from(model: torch.nn.Module, cfg: TrainConfig, quiet: bool = False) -> dict:
@@ -330,7 +333,7 @@ def teacher_log_probs(cfg: TrainConfig, run_dir: Path, images: np.ndarray, devic
     long (about 85 minutes for the ensemble on a 2-core CPU, at the validation rates of
     benchmarks/training.py) for softer targets.
     """
-    views = "ten-crop" if cfg.teacher_ten_crop else "centre-and-mirror"
+    views = teacher_views(cfg)
     cache = teacher_cache(cfg, run_dir)
     if cache.is_file():
         try:
