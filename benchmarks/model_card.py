@@ -32,6 +32,7 @@ from trainer.data import load_fer
 from trainer.metrics import classification_metrics, ece
 from trainer.predict import classifier_probs, predict_probs
 from trainer.report import plot_confusion, plot_curves
+from trials import read_trials
 
 DOCS = ROOT / "docs" / "models"
 
@@ -235,6 +236,17 @@ def calibration_lines(name: str) -> list[str]:
             f"changed; reliability diagram: `docs/models/{name}-reliability.png`"]
 
 
+def trial_lines(name: str) -> list[str]:
+    """The ablation: training tried for this model and not shipped, as ``benchmarks/trials.py`` measured it."""
+    trials = [t for t in read_trials() if t["model"] == name]
+    if not trials:
+        return []
+    return [f"- Tried and not shipped (`python benchmarks/trials.py`, each measured as `fer-desktop-eval` measures "
+            "the shipped file):",
+            *(f"  - {t['public_accuracy']:.2%} single crop: {t['what']}; made with `{shown(t['made_with'])}` "
+              f"(measured {t['date']} on {t['machine']})" for t in trials)]
+
+
 def robustness_lines(name: str) -> list[str]:
     """Accuracy under webcam conditions through the app's path (``benchmarks/robustness.py``), against the weights
     shipped before, where that run is kept."""
@@ -335,6 +347,7 @@ def card(name: str, data, inference: dict, host: str) -> str:
         *soup_lines(info),
         *batchnorm_line(info),
         *started_from(info),
+        *trial_lines(name),
         *results(name, single, ten, inference, host, data),
         *curves(name, info),
         *robustness_lines(name),
@@ -380,7 +393,8 @@ def ensemble_card(name: str, data, inference: dict, host: str) -> str:
         + ("the members are the files carded above" if not further else "members not carded above:"),
         *further_lines,
         f"- File: `weights/{path.name}` (the fusion weights), reading the members' files: {size:.2f} MiB in all",
-        f"- Fused with: {fused_with}, which picks the fusion weights (steps of 0.05) by single-crop PublicTest accuracy",
+        f"- Fused with: {fused_with}; the fusion weights (steps of 0.05) are picked by single-crop PublicTest accuracy",
+        *trial_lines(name),
         *results(name, single, ten, inference, host, data),
         *robustness_lines(name),
     ]
