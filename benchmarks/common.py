@@ -30,6 +30,14 @@ DISTURBED_LOAD = 0.25  # cores other processes may use during one before it is m
 T = TypeVar("T")
 
 
+def shown_path(path: Path) -> str:
+    """A path as results show it: from the repository where it lies inside it, else just its name (no machine's own folders)."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return Path(path).name
+
+
 def prepare_weights(models: Sequence[str], weights_dir: Path | None = None) -> tuple[Path, dict[str, str]]:
     """A folder holding every model of ``models``: the trained files where they exist, random ones elsewhere.
 

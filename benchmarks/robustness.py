@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 from common import (  # noqa: E402  (adds the repo to sys.path)
-    RESULTS_DIR, ROOT, add_public_faces_arguments, announce_machine, describe_machine)
+    RESULTS_DIR, add_public_faces_arguments, announce_machine, describe_machine, shown_path)
 from degrade import Condition, conditions, degraded_clip, degraded_frame
 from face_free import face_free_clips
 
@@ -60,14 +60,6 @@ from trainer.data import DataError, load_fer
 CLIP_CONDITIONS = ("low light 1/8", "dim+small+noisy 1/4, 32 px, sigma 6")  # real-face clips for confirmation
 CLIP_FRAMES = 10
 DEMO_FRAMES = 300
-
-
-def shown_path(path: Path) -> str:
-    """A path as the results show it: relative to the repository where it lies inside it."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def matching_face(found: list[Face], truth: Face) -> Face | None:

@@ -22,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from common import RESULTS_DIR, ROOT, announce_machine, describe_machine  # noqa: E402  (adds the repo to sys.path)
+from common import RESULTS_DIR, announce_machine, describe_machine, shown_path  # noqa: E402  (adds the repo to sys.path)
 
 from fer_desktop.export.files import write_json
 from fer_desktop.models import MODEL_NAMES
@@ -31,14 +31,6 @@ from trainer.data import DataError
 from trainer.evaluate import evaluate
 
 TRIALS = RESULTS_DIR / "trials.json"
-
-
-def shown_folder(path: Path) -> str:
-    """A weights folder as the card shows it: from the repository, or just its name."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return path.name
 
 
 def read_trials(path: Path = TRIALS) -> list[dict]:
@@ -76,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, WeightsError) as e:
         raise SystemExit(f"trials: {e}")
     made_with = args.made_with or recorded_command(args.model, args.weights)
-    trial = {"model": args.model, "weights": shown_folder(args.weights), "what": args.what,
+    trial = {"model": args.model, "weights": shown_path(args.weights), "what": args.what,
              "made_with": made_with, "public_accuracy": metrics["accuracy"], "faces": metrics["n"],
              "machine": describe_machine(info), "date": datetime.date.today().isoformat()}
     write_json(args.out, {"trials": record(read_trials(args.out), trial)})
     print(f"{args.model} from {trial['weights']}: PublicTest {metrics['accuracy']:.2%} single crop; "
-          f"recorded in {shown_folder(args.out)}", file=sys.stderr)
+          f"recorded in {shown_path(args.out)}", file=sys.stderr)
     return 0
 
 
