@@ -31,7 +31,10 @@ T = TypeVar("T")
 
 
 def shown_path(path: Path) -> str:
-    """A path as results show it: from the repository where it lies inside it, else just its name (no machine's own folders)."""
+    """A path as results show it: from the repository where it lies inside it, else just its name.
+
+    A machine's own folders never reach a committed result.
+    """
     try:
         return str(Path(path).resolve().relative_to(ROOT))
     except ValueError:

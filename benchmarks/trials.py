@@ -25,7 +25,7 @@ from pathlib import Path
 from common import RESULTS_DIR, announce_machine, describe_machine, shown_path  # noqa: E402  (adds the repo to sys.path)
 
 from fer_desktop.export.files import write_json
-from fer_desktop.models import MODEL_NAMES
+from fer_desktop.models import MODEL_NAMES, get_model
 from fer_desktop.weights import WeightsError, read_info, weights_path
 from trainer.data import DataError
 from trainer.evaluate import evaluate
@@ -44,7 +44,9 @@ def record(trials: list[dict], trial: dict) -> list[dict]:
 
 
 def recorded_command(model: str, folder: Path) -> str | None:
-    """The command a weights file says made it; None for a fusion or a file without the record."""
+    """The command a weights file says made it; None for a fusion (its JSON records none) or a file without it."""
+    if get_model(model).is_fusion:
+        return None
     try:
         return read_info(weights_path(model, folder)).get("command")
     except (WeightsError, OSError, ValueError):
