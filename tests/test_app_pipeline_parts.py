@@ -339,7 +339,7 @@ def test_capture_worker_reports_a_camera_that_disappears(blank_frame: np.ndarray
 
 def test_pipeline_modules_do_not_import_qt() -> None:
     code = (
-        "import sys, fer_desktop.headless, fer_desktop.pipeline, fer_desktop.export, fer_desktop.app; "
+        "import sys, fer_desktop.headless, fer_desktop.pipeline, fer_desktop.export.recorder, fer_desktop.app; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')]; "
         "assert not bad, bad"
     )

@@ -11,8 +11,10 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -614,3 +616,27 @@ def test_init_is_refused_for_the_ensemble(capsys: pytest.CaptureFixture) -> None
     with pytest.raises(SystemExit):
         parse_args(["--model", "ensemble", "--data", "x", "--init", "resnet18"])
     assert "--init starts one architecture" in capsys.readouterr().err
+
+
+def test_trainer_needs_none_of_the_apps_packages() -> None:
+    """A GPU training machine has torch and numpy, not mediapipe or Qt: the trainer's commands import neither."""
+    code = (
+        "import sys, trainer.train, trainer.fuse, trainer.evaluate, trainer.report; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('mediapipe', 'PySide6', 'pyqtgraph', 'sounddevice')]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_train_timed_script_fits_each_schedule_to_the_budget(fer_dir: Path, tmp_path: Path) -> None:
+    # scripts/train_timed.sh on the CPU: the probe's speed sets each run's epochs, and each run ends its schedule.
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DEVICE": "cpu", "MINUTES": "1.5", "MODELS": "squeezenet resnet18",
+           "EXTRA": "--threads 1 --batch-size 8 --limit 16 --no-amp"}
+    done = subprocess.run(["bash", str(repo / "scripts" / "train_timed.sh"), str(fer_dir), str(tmp_path / "runs")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-2000:]
+    for model in ("squeezenet", "resnet18"):
+        fitted = int(re.search(rf"^{model}: \d+ images/s side by side; (\d+) epochs fit", done.stdout, re.M).group(1))
+        info = read_info(tmp_path / "runs" / model / f"{model}.safetensors")
+        assert info["epochs"] == fitted and info["training"]["epochs_run"] == fitted  # finished, not cut short

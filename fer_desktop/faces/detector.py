@@ -13,11 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 import cv2
-import mediapipe as mp
 import numpy as np
-from mediapipe.tasks.python.core.base_options import BaseOptions
-from mediapipe.tasks.python.vision import FaceDetector as _MpFaceDetector
-from mediapipe.tasks.python.vision import FaceDetectorOptions, RunningMode
 
 from fer_desktop.faces.native_log import native_chatter_filtered
 from fer_desktop.resources import DETECTOR_MODEL
@@ -86,13 +82,21 @@ class FaceDetector:
                 f"{model_path}: face detector model not found; it ships in the repository's assets/ folder "
                 f"(restore it with `git checkout -- assets/{model_path.name}`)"
             )
+        # mediapipe loads here, not on import: the trainer and the evaluator import this module and
+        # mostly never detect (and a GPU training machine may not have mediapipe at all).
+        import mediapipe as mp
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+        from mediapipe.tasks.python.vision import FaceDetector as MpFaceDetector
+        from mediapipe.tasks.python.vision import FaceDetectorOptions, RunningMode
+
+        self._mp = mp
         options = FaceDetectorOptions(
             base_options=BaseOptions(model_asset_path=str(model_path)),
             running_mode=RunningMode.IMAGE,
             min_detection_confidence=min_score,
         )
         with native_chatter_filtered():
-            self._task: _MpFaceDetector | None = _MpFaceDetector.create_from_options(options)
+            self._task: MpFaceDetector | None = MpFaceDetector.create_from_options(options)
         self._first_run = True
         if presence is True:
             from fer_desktop.faces.presence import FacePresence  # it crops with crop.py, which needs Face from here
@@ -117,7 +121,7 @@ class FaceDetector:
             raise RuntimeError("FaceDetector is closed")
         rgb = as_rgb(frame_bgr)
         height, width = rgb.shape[:2]
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         with native_chatter_filtered() if self._first_run else nullcontext():  # the first run warns on alignment
             found = self._task.detect(image).detections
         self._first_run = False
