@@ -136,3 +136,13 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def assert_never_imported(modules: tuple[str, ...], packages: tuple[str, ...]) -> None:
+    """Importing ``modules`` in a fresh interpreter loads none of ``packages``."""
+    import subprocess
+    import sys
+
+    code = (f"import sys, {', '.join(modules)}; "
+            f"bad = sorted({{m for m in sys.modules if m.split('.')[0] in {packages!r}}}); assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

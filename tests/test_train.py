@@ -22,7 +22,7 @@ import pytest
 import safetensors.torch
 import torch
 from safetensors import SafetensorError
-from fer_fixtures import one_torch_thread, private_cache, synthetic_fer, write_tree  # noqa: F401
+from fer_fixtures import assert_never_imported, one_torch_thread, private_cache, synthetic_fer, write_tree  # noqa: F401
 
 import fer_desktop.export.outputs
 import trainer.train
@@ -548,14 +548,19 @@ def test_a_one_epoch_run_says_so_in_the_singular(fer_dir: Path, tmp_path: Path,
     assert "1 epoch of 1 step of 8 faces" in capsys.readouterr().err
 
 
+def run_script(name: str, data: Path, runs: Path, **env: str) -> subprocess.CompletedProcess:
+    """One of scripts/, on the CPU with tiny runs (its GPU work, in miniature); it must succeed."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / name
+    env = {**os.environ, "DEVICE": "cpu", "EXTRA": "--threads 1 --batch-size 8 --limit 16 --no-amp", **env}
+    done = subprocess.run(["bash", str(script), str(data), str(runs)], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-2000:]
+    return done
+
+
 def test_train_all_script_trains_fuses_and_distils(fer_dir: Path, tmp_path: Path) -> None:
     # The GPU chain of scripts/train_all.sh, run on the CPU for one epoch each on synthetic faces.
-    repo = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "DEVICE": "cpu", "MEMBER_EPOCHS": "1", "STUDENT_EPOCHS": "1",
-           "EXTRA": "--threads 1 --batch-size 8 --limit 16 --no-amp"}
-    done = subprocess.run(["bash", str(repo / "scripts" / "train_all.sh"), str(fer_dir), str(tmp_path / "runs")],
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_script("train_all.sh", fer_dir, tmp_path / "runs", MEMBER_EPOCHS="1", STUDENT_EPOCHS="1")
     runs = tmp_path / "runs"
     for member in ENSEMBLE_MEMBERS:
         assert read_info(runs / member / f"{member}.safetensors")["architecture"] == member
@@ -620,22 +625,13 @@ def test_init_is_refused_for_the_ensemble(capsys: pytest.CaptureFixture) -> None
 
 def test_trainer_needs_none_of_the_apps_packages() -> None:
     """A GPU training machine has torch and numpy, not mediapipe or Qt: the trainer's commands import neither."""
-    code = (
-        "import sys, trainer.train, trainer.fuse, trainer.evaluate, trainer.report; "
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('mediapipe', 'PySide6', 'pyqtgraph', 'sounddevice')]; "
-        "assert not bad, bad"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert_never_imported(("trainer.train", "trainer.fuse", "trainer.evaluate", "trainer.report"),
+                          ("mediapipe", "PySide6", "pyqtgraph", "sounddevice"))
 
 
 def test_train_timed_script_fits_each_schedule_to_the_budget(fer_dir: Path, tmp_path: Path) -> None:
     # scripts/train_timed.sh on the CPU: the probe's speed sets each run's epochs, and each run ends its schedule.
-    repo = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "DEVICE": "cpu", "MINUTES": "1.5", "MODELS": "squeezenet resnet18",
-           "EXTRA": "--threads 1 --batch-size 8 --limit 16 --no-amp"}
-    done = subprocess.run(["bash", str(repo / "scripts" / "train_timed.sh"), str(fer_dir), str(tmp_path / "runs")],
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-2000:]
+    done = run_script("train_timed.sh", fer_dir, tmp_path / "runs", MINUTES="1.5", MODELS="squeezenet resnet18")
     for model in ("squeezenet", "resnet18"):
         fitted = int(re.search(rf"^{model}: \d+ images/s side by side; (\d+) epochs fit", done.stdout, re.M).group(1))
         info = read_info(tmp_path / "runs" / model / f"{model}.safetensors")
