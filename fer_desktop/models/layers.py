@@ -29,3 +29,40 @@ class Dropout(nn.Dropout):
         # Scale and mask in x's dtype: the backward pass then reuses it without another conversion.
         scale = torch.where(keep, torch.tensor(1 / (1 - self.p), dtype=x.dtype, device=x.device), 0)
         return x * scale
+
+
+def init_convolutions(module: nn.Module) -> None:
+    """He initialisation of every convolution in ``module`` (for the ReLUs that follow them), biases zeroed."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class FaceNet(nn.Module):
+    """A convolutional body (``forward_features``) and a classifier head (``forward_head``) over its last map."""
+
+    num_features: int
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+class PooledLinearNet(FaceNet):
+    """A FaceNet whose head is global average pooling, dropout and one linear layer (ResNet, VGG)."""
+
+    def add_head(self, features: int, num_classes: int, dropout: float) -> None:
+        """The head on a body of ``features`` channels; then every convolution is initialised."""
+        self.num_features = features
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(features, num_classes))
+        init_convolutions(self)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x.mean((2, 3)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fer_desktop.models.layers import Dropout
+from fer_desktop.models.layers import PooledLinearNet
 
 
 class BasicBlock(nn.Module):
@@ -26,7 +26,7 @@ class BasicBlock(nn.Module):
         return self.act(out + self.shortcut(x))
 
 
-class ResNet(nn.Module):
+class ResNet(PooledLinearNet):
     def __init__(
         self,
         depths: tuple[int, ...] = (2, 2, 2, 2),
@@ -46,17 +46,7 @@ class ResNet(nn.Module):
                 stages.append(BasicBlock(ch, width, stride=2 if (i > 0 and j == 0) else 1))
                 ch = width
         self.stages = nn.Sequential(*stages)
-        self.num_features = ch
-        self.head = nn.Sequential(Dropout(dropout), nn.Linear(ch, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        self.add_head(ch, num_classes, dropout)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.stem(x))
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x.mean((2, 3)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fer_desktop.models.layers import Dropout
+from fer_desktop.models.layers import Dropout, FaceNet, init_convolutions
 
 
 class Fire(nn.Module):
@@ -33,7 +33,7 @@ class Fire(nn.Module):
         return out + x if self.bypass else out
 
 
-class SqueezeNet(nn.Module):
+class SqueezeNet(FaceNet):
     # (squeeze, expand) per fire module; "M" is a 2x2 max-pool.
     FIRES = (
         (16, 64), (16, 64), (32, 128), "M",
@@ -62,11 +62,7 @@ class SqueezeNet(nn.Module):
         # The bypasses sum ReLU outputs, so the last feature map has a large common mode;
         # normalising it lets the classifier see what differs between faces.
         self.head = nn.Sequential(nn.BatchNorm2d(ch), Dropout(dropout), nn.Conv2d(ch, num_classes, 1))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
+        init_convolutions(self)
         nn.init.normal_(self.head[-1].weight, std=0.01)  # small logits at the start, as in the original SqueezeNet
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,6 +70,3 @@ class SqueezeNet(nn.Module):
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(x).mean((2, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))

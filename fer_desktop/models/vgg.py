@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fer_desktop.models.layers import Dropout
+from fer_desktop.models.layers import PooledLinearNet
 
 VGG19 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 
 
-class VGG(nn.Module):
+class VGG(PooledLinearNet):
     def __init__(self, cfg: tuple = VGG19, num_classes: int = 7, in_chans: int = 1, dropout: float = 0.5) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -22,17 +22,7 @@ class VGG(nn.Module):
                 layers += [nn.Conv2d(ch, v, 3, padding=1, bias=False), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
                 ch = v
         self.features = nn.Sequential(*layers)
-        self.num_features = ch
-        self.head = nn.Sequential(Dropout(dropout), nn.Linear(ch, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        self.add_head(ch, num_classes, dropout)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(x.mean((2, 3)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
