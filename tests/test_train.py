@@ -347,8 +347,9 @@ def assert_same_run(a: Path, b: Path) -> None:
     assert_identical(wa.state_dict(), wb.state_dict(), "best weights")
 
 
-def test_resume_gives_the_same_result_as_an_uninterrupted_run(fer_dir: Path, tmp_path: Path) -> None:
-    cfg = tiny(fer_dir, tmp_path / "one", epochs=3, limit=16, stop_after=1)
+@pytest.mark.parametrize("mixing", [{}, {"mixup": 0.4, "cutmix": 1.0}], ids=["plain", "mixup-and-cutmix"])
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(fer_dir: Path, tmp_path: Path, mixing: dict) -> None:
+    cfg = tiny(fer_dir, tmp_path / "one", epochs=3, limit=16, stop_after=1, **mixing)
     one = train(cfg)
     assert checkpoint(one)["epoch"] == 1
     assert not (one / "report").exists()

@@ -44,6 +44,7 @@ from trainer.fuse import fuse
 from trainer import distributed
 from trainer.distributed import Ranks, any_rank, ranks_from_environment, share_of_batch, summed, wait_for_main, wrap
 from trainer.machine import describe_machine, machine
+from trainer.mixing import mix_batch, mixed_log_probs
 from trainer.options import add_options, option, take_options
 from trainer.predict import autocast, bf16_supported, predict_probs
 from trainer.recalibrate import recalibrate_weights
@@ -65,6 +66,10 @@ class TrainConfig:
     label_smoothing: float = option(0.1, "label smoothing of the cross-entropy")
     class_weights: bool = option(False, "weight classes by 1/sqrt(frequency): disgust has 436 training images")
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    mixup: float = option(0.0, "mixup: blend each face with another of its batch, and their targets, by a share "
+                                "drawn from Beta(alpha, alpha); this is alpha, 0 turns it off")
+    cutmix: float = option(0.0, "CutMix: paste a rectangle of another face of the batch, targets shared by area; "
+                                "alpha as for --mixup; with both, each batch uses one at random")
     teacher: str = option("", "distil from this model: a name in weights/, or a .safetensors or ensemble .json path")
     kd_alpha: float = option(0.7, "share of the distillation term in the loss")
     kd_temperature: float = option(4.0, "softmax temperature of the distillation term")
@@ -166,7 +171,8 @@ def numeric_options(cfg: TrainConfig) -> list[tuple[str, float, str]]:
         *((flag, v, "a finite number above 0") for flag, v in (("--lr", cfg.lr), ("--kd-temperature", cfg.kd_temperature))),
         *((flag, v, "a finite number of 0 or more") for flag, v in (
             ("--weight-decay", cfg.weight_decay), ("--warmup-epochs", cfg.warmup_epochs), ("--threads", cfg.threads),
-            ("--limit", cfg.limit), ("--stop-after", cfg.stop_after), ("--time-limit", cfg.time_limit))),
+            ("--limit", cfg.limit), ("--stop-after", cfg.stop_after), ("--time-limit", cfg.time_limit),
+            ("--mixup", cfg.mixup), ("--cutmix", cfg.cutmix))),
         *((flag, v, "at least 0 and at most 1") for flag, v in (
             ("--kd-alpha", cfg.kd_alpha), ("--aug-erase", a.erase), ("--aug-degrade", a.degrade),
             ("--aug-degrade-small", a.degrade_small), ("--aug-degrade-blur", a.degrade_blur),
@@ -238,19 +244,25 @@ def train_step(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One update on a batch of (N, 1, 48, 48) uint8 faces: augment, forward, loss, backward, step.
 
-    ``teacher`` holds the teacher's log-probabilities for the batch (distillation).
+    ``teacher`` holds the teacher's log-probabilities for the batch (distillation);
+    with mixup or CutMix, both the labels and the teacher's targets are mixed as the faces were.
     Returns the loss and the logits.
     """
     spec = SPECS[cfg.model]
     x = augment(faces.float(), spec.input_size, cfg.augment, gen)
+    x, mix = mix_batch(x, cfg.mixup, cfg.cutmix, gen)
     x = normalize(x, spec).contiguous(memory_format=torch.channels_last)
     with autocast(faces.device.type, cfg.amp):
         logits = model(x)
     logits = logits.float()
     loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=cfg.label_smoothing)
+    if mix is not None:
+        partner_loss = F.cross_entropy(logits, y[mix.partner], weight=weight, label_smoothing=cfg.label_smoothing)
+        loss = mix.lam * loss + (1 - mix.lam) * partner_loss
     if teacher is not None:
         t = cfg.kd_temperature
-        kd = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher / t, 1), reduction="batchmean", log_target=True)
+        target = mixed_log_probs(F.log_softmax(teacher / t, 1), mix)
+        kd = F.kl_div(F.log_softmax(logits / t, 1), target, reduction="batchmean", log_target=True)
         loss = (1 - cfg.kd_alpha) * loss + cfg.kd_alpha * t * t * kd
     opt.zero_grad(set_to_none=True)
     loss.backward()
