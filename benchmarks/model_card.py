@@ -232,8 +232,18 @@ def calibration_lines(name: str) -> list[str]:
             f"PublicTest faces and checked on the other {sel['check_faces']}: ECE {before['ece']:.3f} -> "
             f"{after['ece']:.3f}, NLL {before['nll']:.3f} -> {after['nll']:.3f}, Brier {before['brier']:.3f} -> "
             f"{after['brier']:.3f} (a perfectly calibrated model would show ECE "
-            f"{sel['check_ece_if_perfectly_calibrated']:.3f} on these faces); {sel['check_argmax_moved']} answers "
+            f"{sel['check_ece_if_perfectly_calibrated']:.3f} on these faces{other_halvings(sel)}); "
+            f"{sel['check_argmax_moved']} answers "
             f"changed; reliability diagram: `docs/models/{name}-reliability.png`"]
+
+
+def other_halvings(selection: dict) -> str:
+    """The chosen method's held-out ECE over other halvings of PublicTest, in words; empty in an older record."""
+    spread = selection.get("check_ece_other_halvings")
+    if not spread:
+        return ""
+    return (f"; over {spread['halvings']} other halvings of PublicTest, {spread['mean']:.3f} on average, "
+            f"{spread['min']:.3f} to {spread['max']:.3f}")
 
 
 def trial_lines(name: str) -> list[str]:

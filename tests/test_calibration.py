@@ -93,6 +93,10 @@ def test_calibrate_chooses_checks_and_refuses_what_moves_an_argmax(tmp_path) -> 
     assert record["check_argmax_moved"] == 0
     assert record["check_after"]["ece"] < record["check_before"]["ece"]
     assert calibration["method"] == record["chosen"]
+    spread = record["check_ece_other_halvings"]
+    assert spread["halvings"] == 20 and spread["min"] <= spread["mean"] <= spread["max"]
+    assert spread["min"] < spread["max"]  # other splits, other figures
+    assert spread["mean"] < record["check_before"]["ece"]  # the fix is no luck of one split
     for method, score in record["cross_validated_ece"].items():
         if isinstance(score, str):
             assert "moves an argmax" in score

@@ -6,7 +6,8 @@ PublicTest is split in two halves by a fixed seed. Each method (temperature,
 vector scaling, isotonic map of the top probability) is scored on the first
 half by two-fold cross-validation within it; a method that moves any argmax
 there is refused (accuracy must not change). The winner, fitted on the whole
-first half, is checked on the second; then it is fitted on all of PublicTest
+first half, is checked on the second (and, to show how much of that figure is
+the split's luck, on 20 other halvings); then it is fitted on all of PublicTest
 and written into the weights' record (``--weights`` folder: the safetensors
 metadata, or ``ensemble.json`` beside the member list). ``--dry-run`` writes
 nothing but the figures.
@@ -84,6 +85,7 @@ def calibrate(probs: np.ndarray, labels: np.ndarray, seed: int = SPLIT_SEED) -> 
         "check_after": calibration_metrics(labels[check], on_half.astype(np.float64)),
         "check_argmax_moved": int((on_half.argmax(1) != probs[check].argmax(1)).sum()),
         "check_ece_if_perfectly_calibrated": noise_floor(on_half.astype(np.float64)),
+        "check_ece_other_halvings": other_halvings(method, probs, labels, seed),
     }
     calibration = {**fit_calibration(method, probs, labels), "fitted_on": f"PublicTest, {len(labels)} faces, single crop"}
     return calibration, record
@@ -102,6 +104,17 @@ def noise_floor(probs: np.ndarray, trials: int = 200, seed: int = 0) -> float:
         drawn = np.where(rng.random(len(top)) < top, k, (k + 1) % probs.shape[1])
         scores.append(ece(drawn, probs))
     return float(np.mean(scores))
+
+
+def other_halvings(method: str, probs: np.ndarray, labels: np.ndarray, seed: int = SPLIT_SEED,
+                   count: int = 20) -> dict[str, float]:
+    """The held-out ECE of ``method`` over ``count`` other halvings of the same faces: how much of one check's
+    figure is the luck of the split (mean, min, max)."""
+    scores = []
+    for r in range(count):
+        fit, check = halves(len(labels), seed + 1000 + r)
+        scores.append(ece(labels[check], apply_calibration(probs[check], fit_calibration(method, probs[fit], labels[fit]))))
+    return {"halvings": count, "mean": float(np.mean(scores)), "min": float(np.min(scores)), "max": float(np.max(scores))}
 
 
 def cross_fitted(method: str, probs: np.ndarray, labels: np.ndarray, seed: int = SPLIT_SEED) -> np.ndarray:
@@ -186,11 +199,14 @@ def calibrate_models(args: argparse.Namespace) -> None:
             raise SystemExit(1)
         calibration, record = calibrate(probs, labels)
         before, after = record["check_before"], record["check_after"]
+        spread = record["check_ece_other_halvings"]
         print(f"{name}: {calibration['method']} chosen (cross-validated ECE on the selection half: "
               + ", ".join(f"{m} {s if isinstance(s, str) else f'{s:.4f}'}" for m, s in record["cross_validated_ece"].items())
               + f"); held-out half: ECE {before['ece']:.4f} -> {after['ece']:.4f}, NLL {before['nll']:.4f} -> "
               f"{after['nll']:.4f}, Brier {before['brier']:.4f} -> {after['brier']:.4f}, "
-              f"{record['check_argmax_moved']} argmax moved")
+              f"{record['check_argmax_moved']} argmax moved; ECE over {spread['halvings']} other halvings "
+              f"{spread['mean']:.4f} on average ({spread['min']:.4f} to {spread['max']:.4f}), "
+              f"{record['check_ece_if_perfectly_calibrated']:.4f} for a perfectly calibrated model")
         if args.figures:
             curves[name] = write_figures(name, probs, labels, calibration, record, args.figures)
             kept = next(r for r in curves[name] if abs(r["threshold"] - DEFAULT_UNCERTAIN_BELOW) < 1e-9)
