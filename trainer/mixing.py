@@ -44,7 +44,7 @@ def mix_batch(x: torch.Tensor, mixup: float, cutmix: float, gen: torch.Generator
     y0, y1 = int(max(cy - side * h / 2, 0)), int(min(cy + side * h / 2, h))
     x0, x1 = int(max(cx - side * w / 2, 0)), int(min(cx + side * w / 2, w))
     mixed = x.clone()
-    mixed[..., y0:y1, x0:x1] = x[partner][..., y0:y1, x0:x1]
+    mixed[..., y0:y1, x0:x1] = x[partner, ..., y0:y1, x0:x1]  # only the rectangle is gathered
     return mixed, Mix(partner, 1 - (y1 - y0) * (x1 - x0) / (h * w))
 
 
