@@ -13,7 +13,7 @@ import torch
 from fer_desktop.inference import load_classifier
 from fer_desktop.inference.onnx_backend import WEIGHTS_DIGEST_KEY, quantized_path
 from fer_desktop.models import create_model
-from fer_desktop.weights import save_weights
+from fer_desktop.weights import DEFAULT_WEIGHTS_DIR, save_weights
 from fer_fixtures import synthetic_fer, write_zip
 from trainer.evaluate import main as evaluate_main
 from trainer.quantize import main as quantize_main
@@ -76,6 +76,26 @@ def test_the_head_and_the_softmax_stay_in_float(quantized: tuple[Path, dict]) ->
     head = next(n for n in graph.node if n.op_type == "Conv" and "/head/" in n.name)
     assert head.input[1] in {i.name for i in graph.initializer}  # float weights, not a DequantizeLinear's output
     assert any(n.op_type == "DequantizeLinear" for n in graph.node)  # while the feature extractor is int8
+
+
+def int8_weight_range(path: Path) -> tuple[int, int]:
+    """The smallest and largest int8 weight of a quantized graph (its int8 initializers)."""
+    values = [onnx.numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer
+              if i.data_type == onnx.TensorProto.INT8]
+    assert values, f"{path} has no int8 weights"
+    return min(int(v.min()) for v in values), max(int(v.max()) for v in values)
+
+
+@pytest.mark.parametrize("shipped", [False, True], ids=["made", "shipped"])
+def test_int8_weights_keep_to_7_bits(quantized: tuple[Path, dict], shipped: bool) -> None:
+    # CPUs without VNNI (AVX2 alone) add pairs of uint8 x int8 products in int16: 2 x 255 x 64 fits, 2 x 255 x 127
+    # overflows, and answers change there.
+    files = sorted(DEFAULT_WEIGHTS_DIR.glob("*.int8.onnx")) if shipped else [quantized_path("squeezenet", quantized[0])]
+    if not files:
+        pytest.skip("no int8 file ships in weights/")
+    for path in files:
+        low, high = int8_weight_range(path)
+        assert -64 <= low and high <= 64, f"{path.name}: int8 weights span {low}..{high}; remake it with trainer.quantize"
 
 
 def test_an_int8_file_of_other_weights_is_never_run(quantized: tuple[Path, dict], tmp_path: Path) -> None:
