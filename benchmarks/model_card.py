@@ -216,7 +216,8 @@ def int8_lines(name: str, data) -> list[str]:
     calibration = int8.info.get("calibration")
     eces = [ece(y, apply_calibration(p, calibration)) for p in (probs, PROBS[name, False])]
     return [f"- int8 (`weights/{path.name}`, {path.stat().st_size / 2**20:.2f} MiB, made by `python -m trainer.quantize "
-            f"--model {name} --data fer2013.zip`; what the app runs on a CPU): PublicTest {(probs.argmax(1) == y).mean():.2%} "
+            f"--model {name} --data fer2013.zip`; what the app runs on a CPU; its weights in 7 bits, so that CPUs without "
+            f"VNNI, AVX2 alone, compute it without overflow): PublicTest {(probs.argmax(1) == y).mean():.2%} "
             f"single crop, the same answer as the float model for {same:.2%} of faces; with the shipped calibration, "
             f"ECE on all of PublicTest {eces[0]:.3f} (float model: {eces[1]:.3f})"]
 
