@@ -215,3 +215,11 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in cells[1:]:
         print(line(row))
+
+
+def span(row: dict[str, Any], key: str, scale: float, digits: int) -> str:
+    """`` [low-high]``, the row's 95% interval of a figure, or nothing for a run made before intervals were kept."""
+    if key not in row:
+        return ""
+    low, high = row[key]
+    return f" [{scale * low:.{digits}f}-{scale * high:.{digits}f}]"

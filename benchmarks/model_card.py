@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from common import ROOT, RESULTS_DIR, describe_machine, machine  # noqa: E402  (adds the repo to sys.path)
+from common import ROOT, RESULTS_DIR, describe_machine, machine, span  # noqa: E402  (adds the repo to sys.path)
 
 from fer_desktop.calibration import apply_calibration
 from fer_desktop.inference.onnx_backend import OnnxClassifier, quantized_path
@@ -271,13 +271,14 @@ def robustness_lines(name: str) -> list[str]:
     def cell(c: dict | None) -> str:
         if not c or c.get("accuracy") is None:
             return "-"
-        return f"{c['accuracy']:.1%} (drift {c['drift']:.2f} {c.get('drift_class', '')})".replace(" )", ")")
+        drift = f"drift {c['drift']:.2f}{span(c, 'drift_95', 1, 2)} {c.get('drift_class', '')}".strip()
+        return f"{c['accuracy']:.1%}{span(c, 'accuracy_95', 100, 1)} ({drift})"
 
     lines = ["### Under webcam conditions", "",
              f"`python benchmarks/robustness.py --data fer2013.zip --model {name}`: {now['limit']} PublicTest faces a "
              "condition placed in 640x480 frames, degraded, then detected, cropped and classified as the app does; "
              "accuracy over the faces found, and drift (the most over-answered class: its share of answers over its "
-             "true share).", "",
+             "true share), each with its 95% bootstrap interval in brackets where the run kept one.", "",
              "| condition | level | found | before | shipped |", "| --- | --- | --- | --- | --- |"]
     for c in now["conditions"]:
         lines.append(f"| {c['condition']} | {c['level']} | {c['found']:.0%} | {cell(old.get((c['condition'], c['level'])))} "

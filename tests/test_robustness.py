@@ -125,6 +125,32 @@ def test_framing_jitter_spread_gives_percentiles_and_the_robust_sigma_of_a_norma
     assert s["p95"] == pytest.approx(0.1 + 1.645 * 0.05, abs=0.004)
 
 
+def test_intervals_hold_the_figure_and_narrow_as_faces_grow() -> None:
+    from robustness import drift, intervals
+
+    rng = np.random.default_rng(1)
+    widths = []
+    for n in (200, 3200):
+        labels = rng.integers(0, 7, n)
+        predicted = np.where(rng.random(n) < 0.6, labels, rng.integers(0, 7, n))
+        (acc_low, acc_high), (drift_low, drift_high) = intervals(labels, predicted, seed=3)
+        assert acc_low < np.mean(predicted == labels) < acc_high
+        assert drift_low <= drift(labels, predicted)[0] <= drift_high
+        assert intervals(labels, predicted, seed=3) == ([acc_low, acc_high], [drift_low, drift_high])
+        widths.append(acc_high - acc_low)
+    # A binomial 95% interval: about 2 * 1.96 * sqrt(p * (1 - p) / n) wide, p = 0.6 + 0.4 / 7;
+    # a quarter as wide at 16 times the faces.
+    assert widths[0] == pytest.approx(2 * 1.96 * np.sqrt(0.657 * 0.343 / 200), rel=0.2)
+    assert widths[1] < widths[0] / 3
+
+
+def test_the_card_shows_an_interval_only_where_the_run_kept_one() -> None:
+    from common import span
+
+    assert span({"drift_95": [1.234, 1.8]}, "drift_95", 1, 2) == " [1.23-1.80]"
+    assert span({"accuracy": 0.5}, "accuracy_95", 100, 1) == ""
+
+
 @pytest.mark.parametrize("script", ["robustness.py", "quality_thresholds.py", "framing_jitter.py"])
 def test_a_benchmark_given_no_data_says_so_in_one_sentence(script: str, tmp_path: Path) -> None:
     import subprocess
